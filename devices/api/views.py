@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors, services
+from ..filtersets import ChannelFilterSet, DeviceFilterSet
+from ..models import Channel, Device
+from .serializers import ChannelSerializer, DeviceSerializer, DeviceUpdateSerializer, TreeNodeSerializer
+
+
+class DeviceViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[Device],
+):
+    """Devices that registered (or were provisioned) with the platform."""
+
+    serializer_class = DeviceSerializer
+    filterset_class = DeviceFilterSet
+    lookup_field = "device_id"
+    lookup_value_regex = r"\d{20}"
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        return selectors.device_list()
+
+    @extend_schema(request=DeviceUpdateSerializer, responses=DeviceSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        device = self.get_object()
+        form = DeviceUpdateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        services.device_update(device=device, **form.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=device.pk)).data)
+
+    def perform_destroy(self, instance: Device) -> None:
+        services.device_delete(device=instance)
+
+
+
+class DeviceChannelListView(generics.ListAPIView[Channel]):
+    """The channels of one device."""
+
+    serializer_class = ChannelSerializer
+    filterset_class = ChannelFilterSet
+
+    def get_queryset(self) -> Any:
+        device = get_object_or_404(Device, device_id=self.kwargs["device_id"])
+        return selectors.channel_list().filter(device=device)
+
+
+class ChannelViewSet(viewsets.ReadOnlyModelViewSet[Any]):
+    """Channels of every device, filterable by device, status, region, group and text."""
+
+    serializer_class = ChannelSerializer
+    filterset_class = ChannelFilterSet
+
+    def get_queryset(self) -> Any:
+        return selectors.channel_list()
+
+
+class TreeView(APIView):
+    """One level of the device tree, for lazy loading."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("parent", str, description="Node id from a previous answer; omit for the root."),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("offset", int),
+        ],
+        responses=TreeNodeSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        parent = request.query_params.get("parent") or None
+        try:
+            limit = min(max(int(request.query_params.get("limit", 500)), 1), 5000)
+            offset = max(int(request.query_params.get("offset", 0)), 0)
+        except ValueError as exc:
+            raise ValidationError({"limit": "limit and offset must be integers"}) from exc
+        try:
+            nodes = selectors.tree_children(parent, limit=limit, offset=offset)
+        except selectors.UnknownTreeNode as exc:
+            raise NotFound(f"no tree node {exc.args[0]!r}") from exc
+        return Response({"parent": parent, "children": [node.as_dict() for node in nodes]}, status=status.HTTP_200_OK)
