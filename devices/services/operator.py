@@ -1,5 +1,4 @@
-"""Functions that change device state. Views, consumers and Celery tasks all call these."""
-
+"""Changes an operator makes to devices, and liveness bookkeeping."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -9,8 +8,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import events
-from .models import Device
+from .. import events
+from ..models import Device
 
 
 def device_update(

@@ -1,0 +1,124 @@
+"""Registration, keepalive and device information, as reported by the SIP gateway."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from .. import events
+from ..models import Device
+
+
+def _when(value: str | datetime | None) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    parsed = parse_datetime(value) if value else None
+    return parsed or timezone.now()
+
+
+def device_registered(
+    *,
+    device_id: str,
+    transport: str,
+    source_ip: str,
+    source_port: int,
+    expires: int,
+    at: str | datetime | None = None,
+    gb_version: str = "",
+    user_agent: str = "",
+) -> Device:
+    """A device registered or refreshed its registration. Creates the device on first sight."""
+    now = _when(at)
+    with transaction.atomic():
+        device, created = Device.objects.select_for_update().get_or_create(device_id=device_id)
+        was_online = device.online
+        device.transport = transport
+        device.source_ip = source_ip
+        device.source_port = source_port
+        device.online = True
+        device.registered_at = now
+        device.expires_at = now + timedelta(seconds=expires)
+        device.last_keepalive_at = device.last_keepalive_at or now
+        if gb_version:
+            device.gb_version = gb_version[:8]
+        if user_agent:
+            device.user_agent = user_agent[:128]
+        device.save()
+    if created or not was_online:
+        events.event_publish(
+            events.DEVICE_REGISTERED,
+            device_id=device_id,
+            transport=transport,
+            source_ip=source_ip,
+            source_port=source_port,
+        )
+        events.event_publish(events.DEVICE_ONLINE, device_id=device_id)
+    return device
+
+
+def device_unregistered(*, device_id: str, at: str | datetime | None = None) -> None:
+    """The device sent `Expires: 0`."""
+    now = _when(at)
+    updated = Device.objects.filter(device_id=device_id, online=True).update(
+        online=False, expires_at=now, updated_at=now
+    )
+    if updated:
+        events.event_publish(events.DEVICE_UNREGISTERED, device_id=device_id)
+        events.event_publish(events.DEVICE_OFFLINE, device_id=device_id, reason="unregistered")
+
+
+def keepalives_apply(*, seen: dict[str, dict[str, Any]]) -> list[str]:
+    """Apply a batch of coalesced keepalives: {device_id: {"at": iso, "ip": ..., "port": ...}}.
+
+    One UPDATE per device in the batch, whatever the number of keepalives it sent meanwhile.
+    Returns the devices that came back online.
+    """
+    if not seen:
+        return []
+    came_back: list[str] = []
+    offline = set(
+        Device.objects.filter(device_id__in=list(seen), online=False).values_list("device_id", flat=True)
+    )
+    with transaction.atomic():
+        for device_id, info in seen.items():
+            fields: dict[str, Any] = {"last_keepalive_at": _when(info.get("at")), "online": True}
+            if info.get("ip"):
+                fields["source_ip"] = info["ip"]
+            if info.get("port"):
+                fields["source_port"] = int(info["port"])
+            Device.objects.filter(device_id=device_id).update(**fields)
+    for device_id in sorted(offline):
+        if Device.objects.filter(device_id=device_id).exists():
+            came_back.append(device_id)
+            events.event_publish(events.DEVICE_ONLINE, device_id=device_id)
+    return came_back
+
+
+def device_info_apply(
+    *,
+    device_id: str,
+    name: str | None = None,
+    manufacturer: str | None = None,
+    model: str | None = None,
+    firmware: str | None = None,
+    charset: str | None = None,
+) -> None:
+    """DeviceInfo answered: fill in what the device says about itself (keeping an operator's name)."""
+    device = Device.objects.filter(device_id=device_id).first()
+    if device is None:
+        return
+    changed: list[str] = []
+    for field, value in (("manufacturer", manufacturer), ("model", model), ("firmware", firmware), ("charset", charset)):
+        if value and getattr(device, field) != value[:64]:
+            setattr(device, field, value[:64])
+            changed.append(field)
+    if name and not device.name:
+        device.name = name[:128]
+        changed.append("name")
+    if changed:
+        device.save(update_fields=[*changed, "updated_at"])
+        events.event_publish(events.DEVICE_UPDATED, device_id=device_id, fields=changed)

@@ -1,0 +1,164 @@
+"""Services that the gateway's Celery tasks call: registration, keepalives, catalog."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from devices import services
+from devices.constants import CatalogSyncState, ChannelStatus
+from devices.models import BusinessGroup, Channel, Device, Region, VirtualOrganization
+
+from .factories import make_channel, make_device
+
+pytestmark = pytest.mark.django_db
+
+NVR = "34020000001180000001"
+
+
+def register(**overrides):
+    report = {
+        "device_id": NVR,
+        "transport": "udp",
+        "source_ip": "127.0.0.1",
+        "source_port": 5080,
+        "expires": 3600,
+        "gb_version": "3.0",
+        "user_agent": "IP Camera",
+    }
+    return services.device_registered(**{**report, **overrides})
+
+
+def item(item_id, name="", **fields):
+    return {"device_id": item_id, "name": name, "raw": {"DeviceID": item_id, "Name": name}, **fields}
+
+
+def test_first_registration_creates_an_online_device_with_its_address():
+    device = register()
+    assert device.online
+    assert (device.transport, device.source_ip, device.source_port) == ("udp", "127.0.0.1", 5080)
+    assert device.gb_version == "3.0"
+    assert device.expires_at - device.registered_at == timedelta(seconds=3600)
+
+
+def test_registration_follows_a_device_that_moved_behind_nat():
+    register()
+    device = register(transport="tcp", source_ip="127.0.0.9", source_port=40000)
+    assert (device.transport, device.source_ip, device.source_port) == ("tcp", "127.0.0.9", 40000)
+    assert Device.objects.count() == 1
+
+
+def test_unregister_marks_offline():
+    register()
+    services.device_unregistered(device_id=NVR)
+    assert Device.objects.get(device_id=NVR).online is False
+
+
+def test_keepalive_batch_refreshes_liveness_and_brings_devices_back():
+    register()
+    Device.objects.filter(device_id=NVR).update(online=False)
+    at = timezone.now()
+    came_back = services.keepalives_apply(seen={NVR: {"at": at.isoformat(), "ip": "127.0.0.2", "port": 5099}})
+    device = Device.objects.get(device_id=NVR)
+    assert came_back == [NVR]
+    assert device.online and device.last_keepalive_at == at and device.source_port == 5099
+
+
+def test_silent_devices_go_offline_after_three_missed_keepalives(settings):
+    settings.KEEPALIVE_INTERVAL = 60
+    register()
+    now = timezone.now()
+    Device.objects.filter(device_id=NVR).update(last_keepalive_at=now - timedelta(seconds=179))
+    assert services.devices_mark_stale_offline(now=now) == []
+    Device.objects.filter(device_id=NVR).update(last_keepalive_at=now - timedelta(seconds=181))
+    assert services.devices_mark_stale_offline(now=now) == [NVR]
+    assert Device.objects.get(device_id=NVR).online is False
+
+
+def test_expired_registration_goes_offline():
+    register(expires=60)
+    later = timezone.now() + timedelta(seconds=61)
+    Device.objects.filter(device_id=NVR).update(last_keepalive_at=later)
+    assert services.devices_mark_stale_offline(now=later) == [NVR]
+
+
+def test_device_info_fills_in_but_keeps_an_operators_name():
+    make_device(device_id=NVR, name="Front gate")
+    services.device_info_apply(device_id=NVR, name="IPC", manufacturer="Dahua", model="SD-6", firmware="2.6")
+    device = Device.objects.get(device_id=NVR)
+    assert (device.name, device.manufacturer, device.model, device.firmware) == ("Front gate", "Dahua", "SD-6", "2.6")
+
+
+def test_catalog_builds_channels_regions_groups_and_organisations():
+    make_device(device_id=NVR)
+    items = [
+        item("34", "安徽省"),
+        item("3402", "芜湖市"),
+        item("34020000002150000001", "交通"),
+        item("34020000002160000001", "路口", business_group_id="34020000002150000001"),
+        item("34020000001310000001", "大门 𠀀", civil_code="3402", status="ON", ptz_type="1",
+             longitude="118.3", latitude="31.3", parent_id="34020000002160000001"),
+        item("34020000001310000002", "后院", status="OFF", port="abc", secrecy="x"),
+    ]
+    result = services.catalog_apply(device_id=NVR, items=items, complete=True)
+    assert result == {"channels": 2, "removed": 0}
+    gate = Channel.objects.get(channel_id="34020000001310000001")
+    assert (gate.name, gate.status, gate.ptz_type, gate.longitude) == ("大门 𠀀", ChannelStatus.ON, 1, 118.3)
+    assert gate.raw["Name"] == "大门 𠀀"
+    yard = Channel.objects.get(channel_id="34020000001310000002")
+    assert (yard.status, yard.port, yard.secrecy) == (ChannelStatus.OFF, None, None)
+    assert Region.objects.get(civil_code="3402").parent.civil_code == "34"
+    assert BusinessGroup.objects.get().name == "交通"
+    assert VirtualOrganization.objects.get().business_group_id == "34020000002150000001"
+    assert Device.objects.get(device_id=NVR).catalog_state == CatalogSyncState.COMPLETE
+
+
+def test_a_complete_catalog_removes_channels_the_device_no_longer_lists():
+    device = make_device(device_id=NVR)
+    make_channel(device, channel_id="34020000001310000009")
+    services.catalog_apply(device_id=NVR, items=[item("34020000001310000001", "kept")], complete=True)
+    assert list(Channel.objects.values_list("channel_id", flat=True)) == ["34020000001310000001"]
+
+
+def test_an_incomplete_catalog_keeps_what_it_did_not_see():
+    device = make_device(device_id=NVR)
+    make_channel(device, channel_id="34020000001310000009")
+    services.catalog_apply(device_id=NVR, items=[item("34020000001310000001", "new")], complete=False)
+    assert Channel.objects.count() == 2
+    assert Device.objects.get(device_id=NVR).catalog_state == CatalogSyncState.INCOMPLETE
+
+
+def test_catalog_updates_existing_channels_in_place():
+    device = make_device(device_id=NVR)
+    make_channel(device, channel_id="34020000001310000001", name="old", status=ChannelStatus.ON)
+    services.catalog_apply(device_id=NVR, items=[item("34020000001310000001", "new", status="OFF")], complete=True)
+    channel = Channel.objects.get()
+    assert (channel.name, channel.status) == ("new", ChannelStatus.OFF)
+
+
+def test_catalog_for_an_unknown_device_changes_nothing():
+    assert services.catalog_apply(device_id=NVR, items=[item("34020000001310000001")], complete=True)["channels"] == 0
+    assert not Channel.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [("ON", ChannelStatus.ON), ("OFF", ChannelStatus.OFF), ("VLOST", ChannelStatus.VLOST), ("DEFECT", ChannelStatus.DEFECT)],
+)
+def test_notify_status_events_change_the_channel_status(event, expected):
+    device = make_device(device_id=NVR)
+    make_channel(device, channel_id="34020000001310000001", status=ChannelStatus.ON if event != "ON" else ChannelStatus.OFF)
+    services.catalog_notify_apply(device_id=NVR, items=[{"device_id": "34020000001310000001", "event": event}])
+    assert Channel.objects.get().status == expected
+
+
+def test_notify_add_update_and_del():
+    make_device(device_id=NVR)
+    services.catalog_notify_apply(device_id=NVR, items=[item("34020000001310000001", "added", event="ADD", status="ON")])
+    assert Channel.objects.get().name == "added"
+    services.catalog_notify_apply(device_id=NVR, items=[item("34020000001310000001", "renamed", event="UPDATE")])
+    assert Channel.objects.get().name == "renamed"
+    services.catalog_notify_apply(device_id=NVR, items=[{"device_id": "34020000001310000001", "event": "DEL"}])
+    assert not Channel.objects.exists()
