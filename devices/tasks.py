@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
-from . import services
+from . import credentials, services
 
 
 @shared_task
@@ -47,3 +47,13 @@ def catalog_notify_apply(*, device_id: str, items: list[dict[str, Any]]) -> dict
 @shared_task
 def catalog_state_set(*, device_id: str, state: str, received: int = 0, total: int = 0) -> None:
     services.catalog_state_set(device_id=device_id, state=state, received=received, total=total)
+
+
+@shared_task
+def device_offline(*, device_id: str, reason: str) -> bool:
+    return services.device_offline(device_id=device_id, reason=reason)
+
+
+@shared_task
+def credentials_publish_all() -> int:
+    return credentials.credentials_publish_all()

@@ -51,8 +51,12 @@ def encode_request(command: str, args: dict[str, Any]) -> tuple[str, str]:
     return request_id, json.dumps({"id": request_id, "command": command, "args": args})
 
 
-def decode_reply(raw: str, target: str, command: str) -> dict[str, Any]:
-    reply = json.loads(raw)
+def _text(raw: bytes | str) -> str:
+    return raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+
+
+def decode_reply(raw: bytes | str, target: str, command: str) -> dict[str, Any]:
+    reply = json.loads(_text(raw))
     if not reply.get("ok"):
         raise CommandFailed(reply.get("error") or f"{target} refused {command}", status=reply.get("status"))
     result = reply.get("result")
@@ -111,9 +115,9 @@ class BusServer:
         await self.answer(item[1])
         return True
 
-    async def answer(self, raw: str) -> None:
+    async def answer(self, raw: bytes | str) -> None:
         try:
-            request = json.loads(raw)
+            request = json.loads(_text(raw))
             request_id = str(request["id"])
             command = str(request["command"])
             args = request.get("args") or {}

@@ -2,7 +2,13 @@
 
 from .catalog import catalog_apply, catalog_notify_apply, catalog_state_set
 from .operator import device_delete, device_update, devices_mark_stale_offline, liveness_deadline
-from .registration import device_info_apply, device_registered, device_unregistered, keepalives_apply
+from .registration import (
+    device_info_apply,
+    device_offline,
+    device_registered,
+    device_unregistered,
+    keepalives_apply,
+)
 
 __all__ = [
     "catalog_apply",
@@ -10,6 +16,7 @@ __all__ = [
     "catalog_state_set",
     "device_delete",
     "device_info_apply",
+    "device_offline",
     "device_registered",
     "device_unregistered",
     "device_update",

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import events
+from .. import credentials, events
 from ..models import Device
 
 
@@ -27,6 +27,8 @@ def device_update(
             changed.append(field)
     if changed:
         device.save(update_fields=[*changed, "updated_at"])
+        if "password" in changed:
+            credentials.credential_set(device_id=device.device_id, password=device.password)
         events.event_publish(
             events.DEVICE_UPDATED, device_id=device.device_id, fields=[f for f in changed if f != "password"]
         )
@@ -37,6 +39,7 @@ def device_delete(*, device: Device) -> None:
     device_id = device.device_id
     with transaction.atomic():
         device.delete()
+    credentials.credential_remove(device_id=device_id)
     events.event_publish(events.DEVICE_DELETED, device_id=device_id)
 
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from .. import events
+from .. import credentials, events
 from ..models import Device
 
 
@@ -48,6 +48,8 @@ def device_registered(
         if user_agent:
             device.user_agent = user_agent[:128]
         device.save()
+    if created:
+        credentials.credential_set(device_id=device_id, password="")
     if created or not was_online:
         events.event_publish(
             events.DEVICE_REGISTERED,
@@ -69,6 +71,14 @@ def device_unregistered(*, device_id: str, at: str | datetime | None = None) -> 
     if updated:
         events.event_publish(events.DEVICE_UNREGISTERED, device_id=device_id)
         events.event_publish(events.DEVICE_OFFLINE, device_id=device_id, reason="unregistered")
+
+
+def device_offline(*, device_id: str, reason: str) -> bool:
+    """The gateway found the device silent (keepalives stopped or registration expired)."""
+    updated = Device.objects.filter(device_id=device_id, online=True).update(online=False, updated_at=timezone.now())
+    if updated:
+        events.event_publish(events.DEVICE_OFFLINE, device_id=device_id, reason=reason)
+    return bool(updated)
 
 
 def keepalives_apply(*, seen: dict[str, dict[str, Any]]) -> list[str]:

@@ -1,0 +1,270 @@
+"""The gateway's SIP application: answers devices and turns what they say into Celery tasks.
+
+Everything here runs on the event loop and never waits on the database: registrations and
+liveness live in the registrar (memory), device state goes out through the task sink, and
+progress events go straight to the Channels layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sip_gateway.core.message import Request
+from sip_gateway.core.responses import make_response
+from sip_gateway.core.transaction import RequestReceived
+from sip_gateway.endpoint import SipEndpoint, SipTimeout
+from sip_gateway.keepalives import KeepaliveBatch
+from sip_gateway.manscdp import (
+    CatalogAssembler,
+    CatalogItem,
+    CatalogResponse,
+    DeviceInfoResponse,
+    DeviceStatusResponse,
+    Keepalive,
+    ManscdpError,
+    parse_manscdp,
+)
+from sip_gateway.manscdp import build as manscdp_build
+from sip_gateway.manscdp.catalog_assembly import Assembled
+from sip_gateway.outbound import RequestFactory
+from sip_gateway.registrar import Outcome, Registrar, Registration
+from sip_gateway.task_sink import TaskSink
+
+logger = logging.getLogger(__name__)
+
+EventPublisher = Callable[..., Awaitable[None]]
+TASKS = "devices.tasks."
+PROGRESS_EVERY = 0.5  # seconds between catalog.progress events for one sync
+
+
+def catalog_item_dict(item: CatalogItem) -> dict[str, Any]:
+    """A catalog item as the JSON the devices services take."""
+    data = {key: value for key, value in asdict(item).items() if key not in ("info", "fields")}
+    data["raw"] = dict(item.fields)
+    return data
+
+
+class GatewayApp:
+    def __init__(
+        self,
+        *,
+        endpoint: SipEndpoint,
+        registrar: Registrar,
+        requests: RequestFactory,
+        tasks: TaskSink,
+        publish: EventPublisher,
+        wall_clock: Callable[[], datetime],
+        keepalive_timeout: float,
+        catalog_timeout: float = 30.0,
+        query_timeout: float = 10.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self.registrar = registrar
+        self.requests = requests
+        self.tasks = tasks
+        self.publish = publish
+        self.wall_clock = wall_clock
+        self.keepalive_timeout = keepalive_timeout
+        self.query_timeout = query_timeout
+        self.keepalives = KeepaliveBatch()
+        self.catalogs = CatalogAssembler(timeout=catalog_timeout)
+        self._progress_sent: dict[tuple[str, int], float] = {}
+        self._sn = itertools.count(1)
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # --- incoming requests ---------------------------------------------------------------------
+    def on_request(self, event: RequestReceived) -> None:
+        request = event.request
+        handler = getattr(self, f"_on_{request.method.lower()}", None)
+        if handler is None:
+            if request.method != "ACK":
+                self.endpoint.send_response(make_response(request, 405, headers=[("Allow", "REGISTER, MESSAGE, NOTIFY, BYE, INFO, OPTIONS, ACK")]))
+            return
+        handler(event)
+
+    def _on_options(self, event: RequestReceived) -> None:
+        self.endpoint.send_response(make_response(event.request, 200))
+
+    def _on_register(self, event: RequestReceived) -> None:
+        now = self.endpoint.now()
+        decision = self.registrar.handle(event.request, event.peer, now)
+        self.endpoint.send_response(decision.response)
+        if decision.outcome in (Outcome.REGISTERED, Outcome.REFRESHED) and decision.registration is not None:
+            self._report_registration(decision.registration)
+            if decision.outcome is Outcome.REGISTERED:
+                logger.info("device %s registered from %s:%s over %s", decision.registration.device_id, event.peer[1], event.peer[2], event.peer[0])
+                self.spawn(self.after_registration(decision.registration.device_id))
+        elif decision.outcome is Outcome.UNREGISTERED:
+            device_id = event.request.from_addr.sip_uri.user or ""
+            logger.info("device %s unregistered", device_id)
+            self.tasks.send(TASKS + "device_unregistered", device_id=device_id, at=self.wall_clock().isoformat())
+
+    def _report_registration(self, registration: Registration) -> None:
+        self.tasks.send(
+            TASKS + "device_registered",
+            device_id=registration.device_id,
+            transport=registration.peer[0],
+            source_ip=registration.peer[1],
+            source_port=registration.peer[2],
+            expires=registration.expires,
+            at=self.wall_clock().isoformat(),
+            gb_version=registration.gb_version,
+            user_agent=registration.user_agent,
+        )
+
+    def _on_message(self, event: RequestReceived) -> None:
+        request = event.request
+        try:
+            message = parse_manscdp(request.body)
+        except ManscdpError as exc:
+            logger.info("MESSAGE from %s:%s with an unreadable body: %s", event.peer[1], event.peer[2], exc)
+            self.endpoint.send_response(make_response(request, 400, headers=[("Warning", f'399 - "{str(exc)[:100]}"')]))
+            return
+        device_id = self._sender(request) or message.device_id or ""
+        now = self.endpoint.now()
+        registration = self.registrar.touch(device_id, event.peer, now)
+        if registration is None:
+            # Not registered (or expired): refusing makes a device register again.
+            self.endpoint.send_response(make_response(request, 403))
+            return
+        self.endpoint.send_response(make_response(request, 200))
+        if isinstance(message, Keepalive):
+            self.keepalives.note(device_id, at=self.wall_clock().isoformat(), host=event.peer[1], port=event.peer[2])
+        elif isinstance(message, CatalogResponse):
+            self._catalog_part(device_id, message, now)
+        elif isinstance(message, DeviceInfoResponse):
+            self.tasks.send(
+                TASKS + "device_info_apply",
+                device_id=device_id,
+                name=message.device_name,
+                manufacturer=message.manufacturer,
+                model=message.model,
+                firmware=message.firmware,
+            )
+        elif isinstance(message, DeviceStatusResponse):
+            self.spawn(self.publish("device.status", device_id=device_id, online=message.online, status=message.status))
+        else:
+            logger.info("MESSAGE %s/%s from %s answered 200 and not acted on", message.root, message.cmd_type, device_id)
+
+    def _on_notify(self, event: RequestReceived) -> None:
+        request = event.request
+        try:
+            message = parse_manscdp(request.body)
+        except ManscdpError as exc:
+            self.endpoint.send_response(make_response(request, 400, headers=[("Warning", f'399 - "{str(exc)[:100]}"')]))
+            return
+        self.endpoint.send_response(make_response(request, 200))
+        device_id = self._sender(request) or message.device_id or ""
+        if isinstance(message, CatalogResponse) and message.items:
+            self.tasks.send(
+                TASKS + "catalog_notify_apply",
+                device_id=device_id,
+                items=[catalog_item_dict(item) for item in message.items],
+            )
+
+    @staticmethod
+    def _sender(request: Request) -> str | None:
+        try:
+            return request.from_addr.sip_uri.user
+        except ValueError:
+            return None
+
+    # --- catalog synchronisation -------------------------------------------------------------------
+    def _catalog_part(self, device_id: str, message: CatalogResponse, now: float) -> None:
+        finished = self.catalogs.feed(message, now)
+        if finished is not None:
+            self._catalog_finished(finished)
+            return
+        if message.sn is None:
+            return
+        progress = self.catalogs.progress(device_id, message.sn)
+        key = (device_id, message.sn)
+        if progress is not None and now - self._progress_sent.get(key, 0.0) >= PROGRESS_EVERY:
+            self._progress_sent[key] = now
+            self.spawn(
+                self.publish("catalog.progress", device_id=device_id, received=progress.received, total=progress.total or 0)
+            )
+
+    def _catalog_finished(self, assembled: Assembled[CatalogItem]) -> None:
+        self._progress_sent.pop((assembled.device_id, assembled.sn), None)
+        total = assembled.sum_num if assembled.sum_num is not None else assembled.received
+        logger.info(
+            "catalog of %s: %d of %d items%s",
+            assembled.device_id,
+            assembled.received,
+            total,
+            "" if assembled.complete else " (incomplete)",
+        )
+        self.spawn(self.publish("catalog.progress", device_id=assembled.device_id, received=assembled.received, total=total))
+        self.tasks.send(
+            TASKS + "catalog_apply",
+            device_id=assembled.device_id,
+            items=[catalog_item_dict(item) for item in assembled.items],
+            complete=assembled.complete,
+        )
+
+    async def query(self, device_id: str, body_for_sn: Callable[[int], bytes]) -> int:
+        """Send a MANSCDP query MESSAGE to a registered device; returns its SN.
+
+        Raises LookupError when the device is not registered, SipTimeout or RuntimeError when
+        the device does not accept it."""
+        registration = self.registrar.get(device_id)
+        if registration is None:
+            raise LookupError(f"device {device_id} is not registered")
+        sn = next(self._sn)
+        request = self.requests.out_of_dialog("MESSAGE", device_id=device_id, peer=registration.peer, body=body_for_sn(sn))
+        response = await asyncio.wait_for(self.endpoint.request(request, registration.peer), timeout=self.query_timeout + 35)
+        if response.status >= 300:
+            raise RuntimeError(f"device {device_id} answered {response.status} {response.reason}")
+        return sn
+
+    async def catalog_refresh(self, device_id: str) -> int:
+        sn = next(self._sn)
+        self.catalogs.expect(device_id, sn, self.endpoint.now())
+        registration = self.registrar.get(device_id)
+        if registration is None:
+            raise LookupError(f"device {device_id} is not registered")
+        body = manscdp_build.query_catalog(sn, device_id)
+        request = self.requests.out_of_dialog("MESSAGE", device_id=device_id, peer=registration.peer, body=body)
+        await self.publish("catalog.progress", device_id=device_id, received=0, total=0)
+        self.tasks.send(TASKS + "catalog_state_set", device_id=device_id, state="running")
+        response = await self.endpoint.request(request, registration.peer)
+        if response.status >= 300:
+            raise RuntimeError(f"device {device_id} refused the catalog query: {response.status} {response.reason}")
+        return sn
+
+    async def after_registration(self, device_id: str) -> None:
+        """What a platform asks a device that just appeared: who it is, and what it has."""
+        try:
+            await self.query(device_id, lambda sn: manscdp_build.query_device_info(sn, device_id))
+            await self.catalog_refresh(device_id)
+        except (LookupError, SipTimeout, RuntimeError, TimeoutError) as exc:
+            logger.warning("queries after registration of %s failed: %s", device_id, exc)
+
+    # --- periodic work -------------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Flush coalesced keepalives, expire silent devices and overdue catalogs."""
+        now = self.endpoint.now()
+        seen = self.keepalives.take()
+        if seen:
+            self.tasks.send(TASKS + "keepalives_apply", seen=seen)
+        for device_id, reason in self.registrar.expire(now, self.keepalive_timeout):
+            logger.info("device %s is offline: %s", device_id, reason)
+            self.tasks.send(TASKS + "device_offline", device_id=device_id, reason=reason)
+        for assembled in self.catalogs.expire(now):
+            self._catalog_finished(assembled)
+
+    def spawn(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self) -> None:
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)

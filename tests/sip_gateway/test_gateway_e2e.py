@@ -1,0 +1,130 @@
+"""The device lifecycle end to end over real sockets: a device registers with the gateway over
+UDP and TCP, keeps alive and reports its catalog; a real Celery worker writes it to the
+database, where the REST API reads it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from devices.models import Channel, Device
+from sip_gateway.manscdp import CatalogItem
+from sip_gateway.service import GatewayService
+from sip_gateway.task_sink import CeleryTaskSink
+from tests.processes import celery_worker
+
+from .device_client import SimpleDevice
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "test-device-password"
+
+
+@pytest.fixture
+def worker(tmp_path: Path) -> Iterator[None]:
+    with celery_worker(tmp_path / "celery.log"):
+        yield
+
+
+@pytest.fixture
+async def gateway(worker: None) -> AsyncIterator[GatewayService]:
+    service = GatewayService(bind="127.0.0.1", port=0, tasks=CeleryTaskSink())
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.stop()
+        await service.redis.aclose()
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """Poll the database until `check` returns something truthy (Celery is asynchronous)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await sync_to_async(check)()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.1)
+
+
+def channels(count: int) -> list[CatalogItem]:
+    return [
+        CatalogItem(
+            device_id=f"34020000001310{n:06d}",
+            name=f"通道{n} 𠀀鎔",
+            manufacturer="Hikvision",
+            civil_code="340200",
+            status="ON",
+            parent_id="34020000001180000001",
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_a_device_registers_keeps_alive_and_its_catalog_lands_in_the_database(gateway, transport):
+    device = SimpleDevice("34020000001180000001", PASSWORD, (transport, "127.0.0.1", gateway.port), catalog=channels(20))
+    await device.start()
+    try:
+        response = await device.register()
+        assert response.status == 200
+        assert response.headers.get("Date")
+        registered = await eventually(lambda: Device.objects.filter(device_id=device.device_id, online=True).first())
+        assert registered.transport == transport
+        if transport == "udp":
+            assert registered.source_port == device.endpoint.port
+        else:  # over TCP the device is reached through the connection it opened
+            assert registered.source_port != gateway.port
+        assert registered.gb_version == "3.0"
+
+        assert (await device.keepalive()).status == 200
+        await eventually(lambda: Channel.objects.filter(device=registered).count() == 20)
+        names = await sync_to_async(lambda: set(Channel.objects.values_list("name", flat=True)))()
+        assert "通道7 𠀀鎔" in names
+        await eventually(lambda: Device.objects.get(pk=registered.pk).manufacturer == "Hikvision")
+    finally:
+        await device.close()
+
+
+async def test_a_wrong_password_is_refused_and_nothing_is_stored(gateway):
+    device = SimpleDevice("34020000001180000002", "wrong-password", ("udp", "127.0.0.1", gateway.port))
+    await device.start()
+    try:
+        assert (await device.register()).status == 403
+        assert (await device.keepalive()).status == 403
+    finally:
+        await device.close()
+    await asyncio.sleep(0.5)
+    assert not await sync_to_async(Device.objects.filter(device_id=device.device_id).exists)()
+
+
+async def test_unregister_marks_the_device_offline(gateway):
+    device = SimpleDevice("34020000001180000003", PASSWORD, ("udp", "127.0.0.1", gateway.port))
+    await device.start()
+    try:
+        assert (await device.register()).status == 200
+        await eventually(lambda: Device.objects.filter(device_id=device.device_id, online=True).exists())
+        assert (await device.register(expires=0)).status == 200
+        await eventually(lambda: Device.objects.filter(device_id=device.device_id, online=False).exists())
+    finally:
+        await device.close()
+
+
+async def test_a_silent_device_goes_offline(gateway):
+    gateway.app.keepalive_timeout = 0.5  # three missed keepalives, compressed
+    device = SimpleDevice("34020000001180000004", PASSWORD, ("udp", "127.0.0.1", gateway.port))
+    await device.start()
+    try:
+        assert (await device.register()).status == 200
+        await eventually(lambda: Device.objects.filter(device_id=device.device_id, online=True).exists())
+        await eventually(lambda: Device.objects.filter(device_id=device.device_id, online=False).exists())
+        assert (await device.keepalive()).status == 403  # the gateway forgot it: register again
+    finally:
+        await device.close()
