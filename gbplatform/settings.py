@@ -153,6 +153,7 @@ SIP_ADVERTISED_IP = env_str("SIP_ADVERTISED_IP", "") or detect_advertised_ip()
 SIP_ACCEPT_UNKNOWN_DEVICES = env_bool("SIP_ACCEPT_UNKNOWN_DEVICES", True)
 SIP_REGISTER_EXPIRES = env_int("SIP_REGISTER_EXPIRES", 3600)
 KEEPALIVE_INTERVAL = env_int("KEEPALIVE_INTERVAL", 60)
+GATEWAY_COMMAND_TIMEOUT = float(env_int("GATEWAY_COMMAND_TIMEOUT", 8))
 KEEPALIVE_MISSES = env_int("KEEPALIVE_MISSES", 3)
 
 # --- Media workers -----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sip_gateway.core.message import Request
+from sip_gateway.core.message import Request, Response
 from sip_gateway.core.responses import make_response
 from sip_gateway.core.transaction import RequestReceived
 from sip_gateway.endpoint import SipEndpoint, SipTimeout
@@ -62,7 +62,7 @@ class GatewayApp:
         wall_clock: Callable[[], datetime],
         keepalive_timeout: float,
         catalog_timeout: float = 30.0,
-        query_timeout: float = 10.0,
+        query_timeout: float = 4.0,
     ) -> None:
         self.endpoint = endpoint
         self.registrar = registrar
@@ -201,13 +201,14 @@ class GatewayApp:
             total,
             "" if assembled.complete else " (incomplete)",
         )
-        self.spawn(self.publish("catalog.progress", device_id=assembled.device_id, received=assembled.received, total=total))
-        self.tasks.send(
-            TASKS + "catalog_apply",
-            device_id=assembled.device_id,
-            items=[catalog_item_dict(item) for item in assembled.items],
-            complete=assembled.complete,
-        )
+        items = [catalog_item_dict(item) for item in assembled.items]
+
+        async def report() -> None:
+            # The last progress event first, then the task whose catalog.updated follows it.
+            await self.publish("catalog.progress", device_id=assembled.device_id, received=assembled.received, total=total)
+            self.tasks.send(TASKS + "catalog_apply", device_id=assembled.device_id, items=items, complete=assembled.complete)
+
+        self.spawn(report())
 
     async def query(self, device_id: str, body_for_sn: Callable[[int], bytes]) -> int:
         """Send a MANSCDP query MESSAGE to a registered device; returns its SN.
@@ -219,10 +220,18 @@ class GatewayApp:
             raise LookupError(f"device {device_id} is not registered")
         sn = next(self._sn)
         request = self.requests.out_of_dialog("MESSAGE", device_id=device_id, peer=registration.peer, body=body_for_sn(sn))
-        response = await asyncio.wait_for(self.endpoint.request(request, registration.peer), timeout=self.query_timeout + 35)
+        response = await self._send(request, registration)
         if response.status >= 300:
             raise RuntimeError(f"device {device_id} answered {response.status} {response.reason}")
         return sn
+
+    async def _send(self, request: Request, registration: Registration) -> Response:
+        """Send and wait for the final response, but no longer than a user is kept waiting:
+        the transaction itself goes on retransmitting in the background."""
+        try:
+            return await asyncio.wait_for(self.endpoint.request(request, registration.peer), self.query_timeout)
+        except TimeoutError as exc:
+            raise SipTimeout(f"{registration.device_id} did not answer within {self.query_timeout:g} s") from exc
 
     async def catalog_refresh(self, device_id: str) -> int:
         sn = next(self._sn)
@@ -234,22 +243,31 @@ class GatewayApp:
         request = self.requests.out_of_dialog("MESSAGE", device_id=device_id, peer=registration.peer, body=body)
         await self.publish("catalog.progress", device_id=device_id, received=0, total=0)
         self.tasks.send(TASKS + "catalog_state_set", device_id=device_id, state="running")
-        response = await self.endpoint.request(request, registration.peer)
+        response = await self._send(request, registration)
         if response.status >= 300:
             raise RuntimeError(f"device {device_id} refused the catalog query: {response.status} {response.reason}")
         return sn
 
+    async def query_info_and_status(self, device_id: str) -> list[int]:
+        return [
+            await self.query(device_id, lambda sn: manscdp_build.query_device_info(sn, device_id)),
+            await self.query(device_id, lambda sn: manscdp_build.query_device_status(sn, device_id)),
+        ]
+
     async def after_registration(self, device_id: str) -> None:
-        """What a platform asks a device that just appeared: who it is, and what it has."""
+        """What a platform asks a device that just appeared: who it is, what it has, how it is."""
         try:
             await self.query(device_id, lambda sn: manscdp_build.query_device_info(sn, device_id))
             await self.catalog_refresh(device_id)
+            await self.query(device_id, lambda sn: manscdp_build.query_device_status(sn, device_id))
         except (LookupError, SipTimeout, RuntimeError, TimeoutError) as exc:
             logger.warning("queries after registration of %s failed: %s", device_id, exc)
 
     # --- periodic work -------------------------------------------------------------------------------
-    def tick(self) -> None:
-        """Flush coalesced keepalives, expire silent devices and overdue catalogs."""
+    def tick(self) -> dict[str, dict[str, Any]]:
+        """Flush coalesced keepalives, expire silent devices and overdue catalogs.
+
+        Returns the keepalive batch, which the service also records in Redis."""
         now = self.endpoint.now()
         seen = self.keepalives.take()
         if seen:
@@ -259,6 +277,7 @@ class GatewayApp:
             self.tasks.send(TASKS + "device_offline", device_id=device_id, reason=reason)
         for assembled in self.catalogs.expire(now):
             self._catalog_finished(assembled)
+        return seen
 
     def spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)

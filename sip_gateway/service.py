@@ -83,7 +83,15 @@ class GatewayService(Service):
         )
         await self.credentials.reload(self.redis, key("device", "credentials"))
         self.tasks.send("devices.tasks.credentials_publish_all")
-        bus = BusServer(self.redis, GATEWAY_BUS, {"catalog.refresh": self._cmd_catalog_refresh, "devices.registered": self._cmd_registered})
+        bus = BusServer(
+            self.redis,
+            GATEWAY_BUS,
+            {
+                "catalog.refresh": self._cmd_catalog_refresh,
+                "device.query": self._cmd_device_query,
+                "devices.registered": self._cmd_registered,
+            },
+        )
         self._loops = [
             asyncio.create_task(self._every(TICK_SECONDS, self._tick)),
             asyncio.create_task(self._every(CREDENTIALS_RELOAD_SECONDS, self._reload_credentials)),
@@ -109,9 +117,13 @@ class GatewayService(Service):
             except Exception:
                 logger.exception("periodic step %s failed", getattr(step, "__name__", step))
 
-    def _tick(self) -> None:
+    async def _tick(self) -> None:
         assert self.app is not None
-        self.app.tick()
+        seen = self.app.tick()
+        if seen:
+            await self.redis.hset(
+                key("keepalive", "last"), mapping={device_id: info["at"] for device_id, info in seen.items()}
+            )
 
     async def _reload_credentials(self) -> None:
         await self.credentials.reload(self.redis, key("device", "credentials"))
@@ -140,6 +152,17 @@ class GatewayService(Service):
         except (SipTimeout, RuntimeError, TimeoutError) as exc:
             raise CommandFailed(f"device {device_id} did not accept the catalog query: {exc}", status=502) from exc
         return {"device_id": device_id, "sn": sn}
+
+    async def _cmd_device_query(self, args: dict[str, Any]) -> dict[str, Any]:
+        assert self.app is not None
+        device_id = str(args.get("device_id", ""))
+        try:
+            sns = await self.app.query_info_and_status(device_id)
+        except LookupError as exc:
+            raise CommandFailed(str(exc), status=409) from exc
+        except (SipTimeout, RuntimeError, TimeoutError) as exc:
+            raise CommandFailed(f"device {device_id} did not accept the query: {exc}", status=502) from exc
+        return {"device_id": device_id, "sn": sns[-1]}
 
     async def _cmd_registered(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"registered": sorted(self.registrar.registrations)}

@@ -105,3 +105,12 @@ class TokenRequestSerializer(serializers.Serializer[dict[str, str]]):
 
 class TokenResponseSerializer(serializers.Serializer[dict[str, str]]):
     token = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer[dict[str, str]]):
+    detail = serializers.CharField()
+
+
+class GatewayCommandSerializer(serializers.Serializer[dict[str, object]]):
+    device_id = serializers.CharField()
+    sn = serializers.IntegerField(required=False)

@@ -5,6 +5,7 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,8 +13,16 @@ from rest_framework.views import APIView
 
 from .. import selectors, services
 from ..filtersets import ChannelFilterSet, DeviceFilterSet
+from ..gateway_client import BusError, BusTimeout, CommandFailed, gateway_command
 from ..models import Channel, Device
-from .serializers import ChannelSerializer, DeviceSerializer, DeviceUpdateSerializer, TreeNodeSerializer
+from .serializers import (
+    ChannelSerializer,
+    DeviceSerializer,
+    DeviceUpdateSerializer,
+    ErrorSerializer,
+    GatewayCommandSerializer,
+    TreeNodeSerializer,
+)
 
 
 class DeviceViewSet(
@@ -29,7 +38,7 @@ class DeviceViewSet(
     filterset_class = DeviceFilterSet
     lookup_field = "device_id"
     lookup_value_regex = r"\d{20}"
-    http_method_names = ["get", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> Any:
         return selectors.device_list()
@@ -44,6 +53,38 @@ class DeviceViewSet(
 
     def perform_destroy(self, instance: Device) -> None:
         services.device_delete(device=instance)
+
+    @extend_schema(
+        request=None,
+        responses={202: GatewayCommandSerializer, 409: ErrorSerializer, 502: ErrorSerializer, 503: ErrorSerializer},
+        description="Ask the device for its catalog again. Progress arrives on /ws/events/ as "
+        "`catalog.progress` events, then `catalog.updated`.",
+    )
+    @action(detail=True, methods=["post"], url_path="catalog")
+    def catalog(self, request: Request, device_id: str | None = None) -> Response:
+        return gateway_answer("catalog.refresh", device_id=self.get_object().device_id)
+
+    @extend_schema(
+        request=None,
+        responses={202: GatewayCommandSerializer, 409: ErrorSerializer, 502: ErrorSerializer, 503: ErrorSerializer},
+        description="Ask the device for its DeviceInfo and DeviceStatus again.",
+    )
+    @action(detail=True, methods=["post"], url_path="query")
+    def query(self, request: Request, device_id: str | None = None) -> Response:
+        return gateway_answer("device.query", device_id=self.get_object().device_id)
+
+
+def gateway_answer(command: str, **args: Any) -> Response:
+    """Run a gateway command and turn its failure into the status a client can act on."""
+    try:
+        result = gateway_command(command, **args)
+    except BusTimeout as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    except CommandFailed as exc:
+        return Response({"detail": str(exc)}, status=exc.status or status.HTTP_502_BAD_GATEWAY)
+    except BusError as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    return Response(result, status=status.HTTP_202_ACCEPTED)
 
 
 

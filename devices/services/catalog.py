@@ -244,7 +244,6 @@ def catalog_notify_apply(*, device_id: str, items: list[dict[str, Any]]) -> dict
 
 
 def catalog_state_set(*, device_id: str, state: str, received: int = 0, total: int = 0) -> None:
-    """Record that a synchronisation started or progressed, and tell the clients."""
+    """Record that a synchronisation started. (Its progress events come from the gateway, which
+    sees the messages arrive; going through here would deliver them out of order.)"""
     Device.objects.filter(device_id=device_id).update(catalog_state=state, updated_at=timezone.now())
-    if state == CatalogSyncState.RUNNING:
-        events.event_publish(events.CATALOG_PROGRESS, device_id=device_id, received=received, total=total)

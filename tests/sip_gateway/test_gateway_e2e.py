@@ -128,3 +128,55 @@ async def test_a_silent_device_goes_offline(gateway):
         assert (await device.keepalive()).status == 403  # the gateway forgot it: register again
     finally:
         await device.close()
+
+
+async def test_catalog_refresh_through_the_api_reports_progress_and_updates_channels(gateway, token):
+    from channels.testing import WebsocketCommunicator
+    from rest_framework.test import APIClient
+
+    from gbplatform.asgi import application
+
+    device = SimpleDevice("34020000001180000005", PASSWORD, ("udp", "127.0.0.1", gateway.port), catalog=channels(3))
+    await device.start()
+    events = WebsocketCommunicator(application, f"/ws/events/?token={token.key}")
+    assert (await events.connect())[0]
+    try:
+        assert (await device.register()).status == 200
+        await eventually(lambda: Channel.objects.filter(device__device_id=device.device_id).count() == 3)
+        device.catalog = channels(5)
+
+        def refresh() -> Any:
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            return client.post(f"/api/devices/{device.device_id}/catalog/")
+
+        answer = await sync_to_async(refresh)()
+        assert answer.status_code == 202, answer.content
+        assert answer.json()["device_id"] == device.device_id
+        await eventually(lambda: Channel.objects.filter(device__device_id=device.device_id).count() == 5)
+
+        seen: list[dict[str, Any]] = []
+        while not any(e["type"] == "catalog.updated" and e.get("channel_count") == 5 for e in seen):
+            seen.append(await events.receive_json_from(timeout=10))
+        progress = [e for e in seen if e["type"] == "catalog.progress" and e["device_id"] == device.device_id]
+        assert progress[-1]["received"] == progress[-1]["total"] == 5
+    finally:
+        await events.disconnect()
+        await device.close()
+
+
+async def test_catalog_refresh_of_an_unregistered_device_is_a_conflict(gateway, token):
+    from rest_framework.test import APIClient
+
+    from devices.models import Device as DeviceModel
+
+    await sync_to_async(DeviceModel.objects.create)(device_id="34020000001180000099")
+
+    def refresh() -> Any:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client.post("/api/devices/34020000001180000099/catalog/")
+
+    answer = await sync_to_async(refresh)()
+    assert answer.status_code == 409
+    assert "not registered" in answer.json()["detail"]
