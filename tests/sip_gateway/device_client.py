@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sip_gateway.core.digest import DigestClient
@@ -36,6 +37,8 @@ class SimpleDevice:
     per_message: int = 1
     manufacturer: str = "Hikvision"
     received: list[Request] = field(default_factory=list)
+    # When set, answers a Catalog query with these bodies (given the query's SN) instead.
+    catalog_bodies: Callable[[int], list[bytes]] | None = None
 
     def __post_init__(self) -> None:
         self.endpoint = SipEndpoint(self._on_request)
@@ -107,8 +110,12 @@ class SimpleDevice:
 
     async def _answer(self, cmd_type: str, sn: int) -> None:
         if cmd_type == "Catalog":
-            bodies = device_build.catalog_responses(
-                sn, self.device_id, self.catalog, per_message=self.per_message, charset=self.charset
+            bodies = (
+                self.catalog_bodies(sn)
+                if self.catalog_bodies is not None
+                else device_build.catalog_responses(
+                    sn, self.device_id, self.catalog, per_message=self.per_message, charset=self.charset
+                )
             )
             for body in bodies:
                 await self.send_message(body)

@@ -180,3 +180,49 @@ async def test_catalog_refresh_of_an_unregistered_device_is_a_conflict(gateway, 
     answer = await sync_to_async(refresh)()
     assert answer.status_code == 409
     assert "not registered" in answer.json()["detail"]
+
+
+def with_sn(body: bytes, sn: int) -> bytes:
+    """A captured body answering our query: only its SN is changed, so it matches the query."""
+    import re
+
+    return re.sub(rb"<SN>\d+</SN>", b"<SN>%d</SN>" % sn, body, count=1)
+
+
+async def test_the_captured_dahua_catalog_and_keepalive_are_understood(gateway):
+    from tests.vectors import vector_path
+
+    catalog = vector_path("sip/dahua_sd_hik_nvr/09_device_MESSAGE_Response-Catalog.xml").read_bytes()
+    keepalive = vector_path("sip/dahua_sd_hik_nvr/05_device_MESSAGE_Notify-Keepalive.xml").read_bytes()
+    device = SimpleDevice(
+        "34020000001320000002", PASSWORD, ("udp", "127.0.0.1", gateway.port), catalog_bodies=lambda sn: [with_sn(catalog, sn)]
+    )
+    await device.start()
+    try:
+        assert (await device.register()).status == 200
+        channel = await eventually(lambda: Channel.objects.filter(device__device_id=device.device_id).first())
+        assert (channel.channel_id, channel.name, channel.manufacturer, channel.civil_code) == (
+            "34020000001310000001", "DH71", "Dahua", "340200"
+        )
+        assert (channel.status, channel.ptz_type) == ("on", 3)
+        assert channel.raw["Model"] == "DH-SD-6C3230UE-HN"
+        before = await sync_to_async(lambda: Device.objects.get(device_id=device.device_id).last_keepalive_at)()
+        assert (await device.send_message(keepalive)).status == 200
+        await eventually(lambda: Device.objects.get(device_id=device.device_id).last_keepalive_at != before, timeout=10)
+    finally:
+        await device.close()
+
+
+async def test_a_catalog_of_thousands_of_one_item_gb2312_messages_is_assembled_whole(gateway):
+    items = channels(3000)
+    device = SimpleDevice("34020000001180000006", PASSWORD, ("udp", "127.0.0.1", gateway.port), catalog=items, charset="GB2312")
+    await device.start()
+    try:
+        assert (await device.register()).status == 200
+        await eventually(lambda: Channel.objects.filter(device__device_id=device.device_id).count() == 3000, timeout=90)
+        stored = await sync_to_async(lambda: Channel.objects.get(channel_id="34020000001310002999").name)()
+        assert stored == "通道2999 𠀀鎔"  # 𠀀 and 鎔 are outside GB2312: the body is really GB18030
+        state = await sync_to_async(lambda: Device.objects.get(device_id=device.device_id).catalog_state)()
+        assert state == "complete"
+    finally:
+        await device.close()

@@ -38,7 +38,9 @@ def mutated(draw: st.DrawFn) -> bytes:
         elif action == "cut":
             del data[at : at + draw(st.integers(1, 40))]
         elif action == "insert":
-            data[at:at] = draw(st.sampled_from([b"\r\n", b";", b",", b" ", b":", b"\x00", b"SIP/2.0 ", b";rport"]))
+            data[at:at] = draw(
+                st.sampled_from([b"\r\n", b";", b",", b" ", b":", b"\x00", b"SIP/2.0 ", b";rport"])
+            )
         else:
             end = min(len(data), at + draw(st.integers(1, 60)))
             data[at:at] = data[at:end]
@@ -72,6 +74,9 @@ def test_receive_and_timers_never_raise(messages: list[tuple[bytes, Peer, float]
             if isinstance(event, MessageDropped):
                 assert event.reason
         for out in layer.outgoing():
-            parse_message(out.data)  # whatever we send is well formed
+            # A stateless error echoes the peer's headers as they came; anything else we send
+            # was built or checked by us and must parse.
+            if not out.data.startswith((b"SIP/2.0 400 ", b"SIP/2.0 505 ")):
+                parse_message(out.data)
     layer.handle_timers(1000.0)
     assert len(layer) == 0
