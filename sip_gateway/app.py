@@ -285,5 +285,8 @@ class GatewayApp:
         task.add_done_callback(self._background.discard)
 
     async def drain(self) -> None:
+        """Stop what is still running in the background (queries waiting on devices)."""
+        for task in list(self._background):
+            task.cancel()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)

@@ -14,7 +14,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sip_gateway.core.errors import SipFramingError
 from sip_gateway.core.framing import KeepalivePing, MessageFramed, StreamFramer
@@ -74,13 +74,13 @@ class _TcpConnection(asyncio.Protocol):
         self.last_activity = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports do not subclass asyncio.Transport, so no isinstance check here.
+        self.transport = cast(asyncio.Transport, transport)
         host, port = _host_port(transport.get_extra_info("peername"))
         self.peer = ("tcp", host, port)
         self.last_activity = self.owner.loop_time()
         if not self.owner._adopt(self):
-            transport.abort()
+            self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
         assert self.peer is not None and self.transport is not None

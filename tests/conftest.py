@@ -11,6 +11,12 @@ os.environ.setdefault("REDIS_KEY_PREFIX", f"gbtest-{uuid.uuid4().hex[:8]}:")
 os.environ.setdefault("SIP_PASSWORD", "test-device-password")
 
 import pytest
+import uvloop
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, object]:
+    """Async tests run on uvloop, as the gateway and media worker do in production."""
+    return {"uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture

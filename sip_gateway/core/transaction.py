@@ -22,7 +22,7 @@ from sip_gateway.core.errors import SipParseError
 from sip_gateway.core.message import Request, Response, parse_message
 from sip_gateway.core.responses import make_stateless_error
 from sip_gateway.core.timers import TimerSettings
-from sip_gateway.core.transaction_base import TransactionCore, client_key, server_key, via_peer
+from sip_gateway.core.transaction_base import PROCEEDING, TransactionCore, client_key, server_key, via_peer
 from sip_gateway.core.transaction_client import ClientTransaction
 from sip_gateway.core.transaction_events import (
     Event,
@@ -49,10 +49,18 @@ __all__ = [
 
 class TransactionLayer:
     def __init__(
-        self, *, t1: float = 0.5, t2: float = 4.0, t4: float = 5.0, invite_proceeding: float = 180.0
+        self,
+        *,
+        t1: float = 0.5,
+        t2: float = 4.0,
+        t4: float = 5.0,
+        invite_proceeding: float = 180.0,
+        max_completed: int = 100_000,
     ) -> None:
+        """``invite_proceeding`` bounds INVITE transactions the RFC leaves open (see timers);
+        ``max_completed`` bounds answered non-INVITE server transactions waiting for Timer J."""
         self.settings = TimerSettings(t1=t1, t2=t2, t4=t4, invite_proceeding=invite_proceeding)
-        self._core = TransactionCore(self.settings)
+        self._core = TransactionCore(self.settings, max_completed)
 
     def __len__(self) -> int:
         return len(self._core.client) + len(self._core.server)
@@ -89,17 +97,16 @@ class TransactionLayer:
     def _on_request(self, request: Request, peer: Peer, now: float) -> None:
         core = self._core
         via = request.top_via
-        cseq = request.cseq
         if request.method == "ACK":
-            txn = core.server.get(server_key(request, via, "INVITE", cseq))
+            txn = core.server.get(server_key(request, via, "INVITE"))
             if isinstance(txn, ServerTransaction) and txn.on_ack(now):
                 return
-            waiting = core.awaiting_ack.pop((request.call_id, cseq.number), None)
+            waiting = core.awaiting_ack.pop((request.call_id, request.cseq.number), None)
             if isinstance(waiting, ServerTransaction):
                 waiting.on_2xx_ack()
             core.emit(RequestReceived(stamp_via(request, via, peer), peer, ""))
             return
-        key = server_key(request, via, request.method, cseq)
+        key = server_key(request, via, request.method)
         existing = core.server.get(key)
         if isinstance(existing, ServerTransaction):
             existing.on_retransmission()
@@ -109,8 +116,7 @@ class TransactionLayer:
         core.emit(RequestReceived(request, peer, key))
 
     def _on_response(self, response: Response, peer: Peer, now: float) -> None:
-        cseq = response.cseq
-        key = client_key(response, response.top_via, cseq.method, cseq)
+        key = client_key(response, response.top_via, response.cseq.method)
         txn = self._core.client.get(key)
         if not isinstance(txn, ClientTransaction):
             self._core.emit(MessageDropped(f"stray response {response.status} ({key})", peer))
@@ -126,8 +132,7 @@ class TransactionLayer:
         """
         if request.method == "ACK":
             raise ValueError("ACK has no client transaction: use send_stateless")
-        cseq = request.cseq
-        key = client_key(request, request.top_via, request.method, cseq)
+        key = client_key(request, request.top_via, request.method)
         if key in self._core.client:
             raise ValueError(f"client transaction {key} already exists")
         self._core.client[key] = ClientTransaction(self._core, key, request, peer, now)
@@ -139,13 +144,24 @@ class TransactionLayer:
         Without a matching transaction (a UAS core retransmitting a 2xx, a late answer) the
         response goes out statelessly to the top Via's received/rport, else its sent-by.
         """
-        via = response.top_via
-        cseq = response.cseq
-        txn = self._core.server.get(server_key(response, via, cseq.method, cseq))
+        core = self._core
+        headers = response.headers
+        txn = core.server_by_text.get((headers.get("Via") or "", headers.get("CSeq") or ""))
+        if txn is None:  # a response not built by make_response from the request: match by key
+            txn = core.server.get(server_key(response, response.top_via, response.cseq.method))
         if isinstance(txn, ServerTransaction):
             txn.send_response(response, now)
         else:
-            self._core.send(response.to_bytes(), via_peer(via))
+            core.send(response.to_bytes(), via_peer(response.top_via))
+
+    def invite_for_cancel(self, cancel: Request) -> Request | None:
+        """The INVITE a received CANCEL targets (same branch and sent-by, RFC 3261 9.2) while it
+        still awaits a final response, else None. The TU answers the CANCEL 200 and, when
+        found, the INVITE 487 Request Terminated."""
+        txn = self._core.server.get(server_key(cancel, cancel.top_via, "INVITE"))
+        if isinstance(txn, ServerTransaction) and txn.state == PROCEEDING:
+            return txn.request
+        return None
 
     def send_stateless(self, message: Request | Response, peer: Peer) -> None:
         self._core.send(message.to_bytes(), peer)

@@ -3,12 +3,14 @@ holds the tables, the timer queue and the output queues."""
 
 from __future__ import annotations
 
-from sip_gateway.core.header_values import CSeq, NameAddress, Via
+from collections import deque
+
+from sip_gateway.core.header_values import NameAddress, Via
+from sip_gateway.core.ids import MAGIC_COOKIE
 from sip_gateway.core.message import Request, Response
 from sip_gateway.core.timers import TimerQueue, TimerSettings
 from sip_gateway.core.transaction_events import Event, Outgoing, Peer
 
-MAGIC_COOKIE = "z9hG4bK"
 RETRANSMIT = 0  # timer slot: A, E, G, or the 2xx retransmission of an INVITE server
 TIMEOUT = 1  # timer slot: B, D, F, H, I, J, K, L, M or a proceeding guard
 
@@ -21,28 +23,28 @@ CONFIRMED = "confirmed"
 ACCEPTED = "accepted"
 
 
-def _rfc2543_part(message: Request | Response, cseq: CSeq, sent_by: str) -> str:
-    # Without a magic-cookie branch the RFC 2543 fields identify the transaction; the From tag
-    # is only parsed on this slow path.
+def _rfc2543_part(message: Request | Response, sent_by: str) -> str:
+    # Without a magic-cookie branch the RFC 2543 fields identify the transaction; CSeq and the
+    # From tag are only parsed on this slow path.
     from_tag = NameAddress.parse(message.headers.get("From") or "").tag or ""
-    return f"~{message.call_id}|{cseq.number}|{from_tag}|{sent_by}"
+    return f"~{message.call_id}|{message.cseq.number}|{from_tag}|{sent_by}"
 
 
-def server_key(message: Request | Response, via: Via, method: str, cseq: CSeq) -> str:
+def server_key(message: Request | Response, via: Via, method: str) -> str:
     """RFC 3261 17.2.3: branch + sent-by + method (ACK and CANCEL callers pass the method they match)."""
     sent_by = f"{via.host}:{via.port or ''}"
     branch = via.branch
     if branch is not None and branch.startswith(MAGIC_COOKIE):
         return f"s:{branch}|{sent_by}|{method}"
-    return f"s:{_rfc2543_part(message, cseq, sent_by)}|{method}"
+    return f"s:{_rfc2543_part(message, sent_by)}|{method}"
 
 
-def client_key(message: Request | Response, via: Via, method: str, cseq: CSeq) -> str:
+def client_key(message: Request | Response, via: Via, method: str) -> str:
     """RFC 3261 17.1.3: branch + CSeq method (sent-by is ours, so it adds nothing)."""
     branch = via.branch
     if branch is not None and branch.startswith(MAGIC_COOKIE):
         return f"c:{branch}|{method}"
-    return f"c:{_rfc2543_part(message, cseq, '')}|{method}"
+    return f"c:{_rfc2543_part(message, '')}|{method}"
 
 
 def via_peer(via: Via) -> Peer:
@@ -101,6 +103,9 @@ class TransactionBase:
     def on_timer(self, slot: int, now: float) -> None:
         raise NotImplementedError
 
+    def expire_early(self) -> None:
+        """Give up the lingering state now (only answered server transactions do)."""
+
 
 def _is_live(deadline: float, txn: TransactionBase, slot: int) -> bool:
     if not txn.alive:
@@ -111,15 +116,34 @@ def _is_live(deadline: float, txn: TransactionBase, slot: int) -> bool:
 class TransactionCore:
     """Tables, timers and output shared by every transaction of one layer."""
 
-    __slots__ = ("awaiting_ack", "client", "events", "out", "server", "settings", "timers")
+    __slots__ = (
+        "awaiting_ack",
+        "client",
+        "completed",
+        "events",
+        "max_completed",
+        "out",
+        "server",
+        "server_by_text",
+        "settings",
+        "timers",
+    )
 
-    def __init__(self, settings: TimerSettings) -> None:
+    def __init__(self, settings: TimerSettings, max_completed: int) -> None:
         self.settings = settings
+        # Answered non-INVITE server transactions in the order they completed. Timer J keeps
+        # each 64*T1 over UDP; past ``max_completed`` the oldest go early, which only means a
+        # very late retransmission reaches the TU again instead of being absorbed.
+        self.completed: deque[TransactionBase] = deque()
+        self.max_completed = max_completed
         self.client: dict[str, TransactionBase] = {}
         self.server: dict[str, TransactionBase] = {}
         # INVITE server transactions whose 2xx awaits its ACK, by (Call-ID, CSeq number): the
         # ACK to a 2xx carries a new branch, so it cannot be matched by key.
         self.awaiting_ack: dict[tuple[str, int], TransactionBase] = {}
+        # Server transactions by the text of their request's first Via field and CSeq, which
+        # make_response copies verbatim: sending a response then needs no Via parsing.
+        self.server_by_text: dict[tuple[str, str], TransactionBase] = {}
         self.timers: TimerQueue[TransactionBase] = TimerQueue()
         self.events: list[Event] = []
         self.out: list[Outgoing] = []
@@ -136,6 +160,12 @@ class TransactionCore:
         # Stale entries of finished transactions would otherwise pile up until their deadline.
         if len(timers) > 4096 and len(timers) > 4 * (len(self.client) + len(self.server)):
             timers.compact(_is_live)
+
+    def note_completed(self, txn: TransactionBase) -> None:
+        completed = self.completed
+        completed.append(txn)
+        while len(completed) > self.max_completed or (completed and not completed[0].alive):
+            completed.popleft().expire_early()
 
     def forget(self, txn: TransactionBase) -> None:
         txn.alive = False

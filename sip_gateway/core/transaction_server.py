@@ -22,6 +22,7 @@ from sip_gateway.core.transaction_base import (
     ACCEPTED,
     COMPLETED,
     CONFIRMED,
+    MAGIC_COOKIE,
     PROCEEDING,
     RETRANSMIT,
     TRYING,
@@ -30,40 +31,84 @@ from sip_gateway.core.transaction_base import (
 )
 from sip_gateway.core.transaction_events import Peer, TransactionTimedOut
 
+SERVER_MAGIC = "s:" + MAGIC_COOKIE
+# Stands in for the request of an answered non-INVITE server transaction (see send_response).
+RELEASED = Request("", "", Headers())
+
 
 def stamp_via(request: Request, via: Via, peer: Peer) -> Request:
     """Add ``received`` (RFC 3261 18.2.1) and fill an empty ``rport`` (RFC 3581 4) in the top Via.
 
     Returns the request unchanged (no copy) when neither applies, the common case for a
-    device that does not ask for rport and is not behind NAT.
+    device that does not ask for rport and is not behind NAT. This runs for most requests
+    from GB devices, so it avoids rebuilding the headers one by one.
     """
     host, port = peer[1], peer[2]
     via_host = via.host[1:-1] if via.host.startswith("[") else via.host
     wants_rport = via.param("rport") == ""
     if not wants_rport and via_host == host:
         return request
-    stamped = via.with_param("received", host)
-    if wants_rport:
-        stamped = stamped.with_param("rport", str(port))
-    headers = Headers()
-    replaced = False
-    for name, value in request.headers.items():
-        if not replaced and name == "Via":
-            rest = split_list(value)[1:]
-            value = ", ".join([str(stamped), *rest])
-            replaced = True
-        headers.add(name, value)
+    headers = request.headers.copy()
+    first = headers.get("Via") or ""
+    stamped = _stamp_text(first, host, port, wants_rport)
+    if stamped is None:
+        stamped = _stamp_parsed(via, host, port, wants_rport)
+        if "," in first:
+            stamped = ", ".join([stamped, *split_list(first)[1:]])
+    if headers.count("Via") == 1:
+        headers.set("Via", stamped)
+    else:
+        # Several Via fields: replace the first one only, keeping the others in place.
+        old = headers.items()
+        headers = Headers()
+        replaced = False
+        for name, value in old:
+            if not replaced and name == "Via":
+                value, replaced = stamped, True
+            headers.add(name, value)
     return Request(request.method, request.uri, headers, request.body)
 
 
+def _stamp_text(text: str, host: str, port: int, wants_rport: bool) -> str | None:
+    """The stamped Via by editing its text, for the plain shape nearly every device sends
+    (one value, one bare ``;rport``, no ``received``); None when in doubt."""
+    lowered = text.lower()
+    if "," in text or "received" in lowered:
+        return None
+    if not wants_rport:
+        return f"{text};received={host}"
+    at = lowered.find(";rport")
+    end = at + 6
+    if at < 0 or lowered.find(";rport", end) >= 0 or text[end : end + 1] not in ("", ";"):
+        return None
+    return f"{text[:end]}={port}{text[end:]};received={host}"
+
+
+def _stamp_parsed(via: Via, host: str, port: int, wants_rport: bool) -> str:
+    params: list[tuple[str, str | None]] = []
+    for name, value in via.params:
+        lowered = name.lower()
+        if lowered == "received":
+            continue
+        params.append((name, str(port) if lowered == "rport" and wants_rport else value))
+    params.append(("received", host))
+    return str(Via(via.transport, via.host, via.port, tuple(params), via.protocol))
+
+
 class ServerTransaction(TransactionBase):
-    __slots__ = ("ack_id", "invite", "last_response")
+    __slots__ = ("ack_id", "invite", "last_response", "text_id")
 
     def __init__(self, core: TransactionCore, key: str, request: Request, peer: Peer, now: float) -> None:
         self.invite = request.method == "INVITE"
         super().__init__(core, key, request, peer, PROCEEDING if self.invite else TRYING)
         self.last_response: bytes | None = None
         self.ack_id: tuple[str, int] | None = None  # set while a 2xx awaits its ACK
+        headers = request.headers
+        self.text_id = (headers.get("Via") or "", headers.get("CSeq") or "")
+        if key.startswith(SERVER_MAGIC):
+            # Without a magic-cookie branch two transactions may share this text (their
+            # Call-IDs differ): they are only found by key.
+            core.server_by_text[self.text_id] = self
         settings = core.settings
         if self.invite:
             self.last_response = make_response(request, 100).to_bytes()
@@ -83,7 +128,7 @@ class ServerTransaction(TransactionBase):
             self.state = CONFIRMED
             self.retransmit_at = None  # Timer G stops
             if self.reliable:
-                self.core.forget(self)
+                self._finish()
             else:
                 self.arm_timeout(now + self.core.settings.t4)  # Timer I
             return True
@@ -130,7 +175,11 @@ class ServerTransaction(TransactionBase):
             if self.reliable:
                 self._finish()
             else:
+                # Only the response bytes are needed to absorb retransmissions now; releasing
+                # the request more than halves what a burst of REGISTERs holds for Timer J.
+                self.request = RELEASED
                 self.arm_timeout(now + settings.timeout)  # Timer J
+                core.note_completed(self)
         # Any other response in Completed is discarded (RFC 3261 17.2.2).
 
     def on_timer(self, slot: int, now: float) -> None:
@@ -145,7 +194,14 @@ class ServerTransaction(TransactionBase):
             self.core.emit(TransactionTimedOut(self.key, self.request))
         self._finish()
 
+    def expire_early(self) -> None:
+        """Dropped before Timer J because too many answered transactions are waiting."""
+        if self.alive and self.state == COMPLETED and not self.invite:
+            self._finish()
+
     def _finish(self) -> None:
+        if self.core.server_by_text.get(self.text_id) is self:
+            del self.core.server_by_text[self.text_id]
         if self.ack_id is not None:
             if self.core.awaiting_ack.get(self.ack_id) is self:
                 del self.core.awaiting_ack[self.ack_id]

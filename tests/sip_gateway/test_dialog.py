@@ -85,15 +85,14 @@ def test_uac_dialog_from_the_dome_capture_builds_ack_and_bye_like_the_platform_d
     assert dialog.state == EARLY and dialog.id == ("1316183468", "4086715875", "1504032660")
     ack = dialog.on_invite_response(r200, branch="z9hG4bK1703481534")
     assert ack is not None and dialog.state == CONFIRMED
-    for got, want in ((ack, expected_ack),):
-        assert (got.method, got.uri, str(got.cseq), got.call_id) == (
-            want.method,
-            want.uri,
-            str(want.cseq),
-            want.call_id,
-        )
-        assert got.from_addr.tag == want.from_addr.tag and got.to_addr.tag == want.to_addr.tag
-        assert got.top_via.branch == want.top_via.branch
+    assert (ack.method, ack.uri, str(ack.cseq), ack.call_id) == (
+        expected_ack.method,
+        expected_ack.uri,
+        str(expected_ack.cseq),
+        expected_ack.call_id,
+    )
+    assert ack.from_addr.tag == expected_ack.from_addr.tag and ack.to_addr.tag == expected_ack.to_addr.tag
+    assert ack.top_via.branch == expected_ack.top_via.branch
     # A retransmitted 200 gets the very same ACK.
     assert dialog.is_2xx_retransmission(r200)
     assert dialog.on_invite_response(r200, branch="z9hG4bKignored") is ack

@@ -5,9 +5,7 @@ T1 = 0.5 s, T2 = 4 s, T4 = 5 s (the RFC defaults), so 64*T1 = 32 s.
 
 from __future__ import annotations
 
-import pytest
-
-from sip_gateway.core.message import Request, Response, parse_message
+from sip_gateway.core.message import Request, parse_message
 from sip_gateway.core.responses import make_response
 from sip_gateway.core.transaction import (
     MessageDropped,
@@ -230,7 +228,7 @@ def test_invite_client_over_tcp_sends_ack_and_ends_at_once() -> None:
 
 
 # ---------------------------------------------------------------- non-INVITE server
-def test_non_invite_server_absorbs_retransmissions_and_resends_the_last_response() -> None:
+def test_nonstart_invite_server_absorbs_retransmissions_and_resends_the_last_response() -> None:
     layer = TransactionLayer()
     data = raw_request("MESSAGE")
     layer.receive(data, DEVICE, 0.0)
@@ -255,7 +253,7 @@ def test_non_invite_server_absorbs_retransmissions_and_resends_the_last_response
     assert [type(e) for e in layer.events()] == [RequestReceived]
 
 
-def test_non_invite_server_provisional_is_resent_on_retransmission() -> None:
+def test_nonstart_invite_server_provisional_is_resent_on_retransmission() -> None:
     layer = TransactionLayer()
     data = raw_request("MESSAGE")
     layer.receive(data, DEVICE, 0.0)
@@ -267,7 +265,7 @@ def test_non_invite_server_provisional_is_resent_on_retransmission() -> None:
     assert layer.outgoing() == [trying]
 
 
-def test_non_invite_server_over_tcp_ends_with_the_final_response() -> None:
+def test_nonstart_invite_server_over_tcp_ends_with_the_final_response() -> None:
     layer = TransactionLayer()
     layer.receive(raw_request("MESSAGE", via="SIP/2.0/TCP 192.168.6.106:5062"), DEVICE_TCP, 0.0)
     (event,) = layer.events()
@@ -277,7 +275,7 @@ def test_non_invite_server_over_tcp_ends_with_the_final_response() -> None:
     assert len(layer) == 0
 
 
-def test_non_invite_server_that_the_tu_never_answers_is_dropped_after_64_t1() -> None:
+def test_nonstart_invite_server_that_the_tu_never_answers_is_dropped_after_64_t1() -> None:
     layer = TransactionLayer()
     layer.receive(raw_request("MESSAGE"), DEVICE, 0.0)
     layer.events()
@@ -286,17 +284,17 @@ def test_non_invite_server_that_the_tu_never_answers_is_dropped_after_64_t1() ->
 
 
 # ---------------------------------------------------------------- INVITE server
-def _invite_server(layer: TransactionLayer, data: bytes) -> RequestReceived:
+def start_invite_server(layer: TransactionLayer, data: bytes) -> RequestReceived:
     layer.receive(data, DEVICE, 0.0)
     (event,) = layer.events()
     assert isinstance(event, RequestReceived)
     return event
 
 
-def test_invite_server_sends_100_trying_at_once_and_again_on_retransmission() -> None:
+def teststart_invite_server_sends_100_trying_at_once_and_again_on_retransmission() -> None:
     layer = TransactionLayer()
     data = raw_request("INVITE")
-    _invite_server(layer, data)
+    start_invite_server(layer, data)
     (trying,) = layer.outgoing()
     assert first_line(trying.data) == "SIP/2.0 100 Trying" and trying.peer == DEVICE
     assert parse_message(trying.data).to_addr.tag is None
@@ -304,9 +302,9 @@ def test_invite_server_sends_100_trying_at_once_and_again_on_retransmission() ->
     assert layer.outgoing() == [trying] and layer.events() == []
 
 
-def test_invite_server_retransmits_non_2xx_on_timer_g_until_timer_h() -> None:
+def teststart_invite_server_retransmits_non_2xx_on_timer_g_until_timer_h() -> None:
     layer = TransactionLayer()
-    event = _invite_server(layer, raw_request("INVITE"))
+    event = start_invite_server(layer, raw_request("INVITE"))
     layer.outgoing()
     layer.send_response(make_response(event.request, 486, to_tag="b"), 0.0)
     (final,) = layer.outgoing()
@@ -318,10 +316,10 @@ def test_invite_server_retransmits_non_2xx_on_timer_g_until_timer_h() -> None:
     assert len(layer) == 0
 
 
-def test_invite_server_ack_stops_timer_g_and_timer_i_ends_it() -> None:
+def teststart_invite_server_ack_stops_timer_g_and_timer_i_ends_it() -> None:
     layer = TransactionLayer()
     invite = raw_request("INVITE")
-    event = _invite_server(layer, invite)
+    event = start_invite_server(layer, invite)
     layer.outgoing()
     layer.send_response(make_response(event.request, 404, to_tag="nf"), 0.0)
     layer.outgoing()
@@ -338,7 +336,7 @@ def test_invite_server_ack_stops_timer_g_and_timer_i_ends_it() -> None:
     assert len(layer) == 0 and layer.events() == []
 
 
-def test_invite_server_over_tcp_ends_at_the_ack() -> None:
+def teststart_invite_server_over_tcp_ends_at_the_ack() -> None:
     layer = TransactionLayer()
     via = "SIP/2.0/TCP 192.168.6.106:5062"
     layer.receive(raw_request("INVITE", via=via), DEVICE_TCP, 0.0)
@@ -350,10 +348,10 @@ def test_invite_server_over_tcp_ends_at_the_ack() -> None:
     assert len(layer) == 0
 
 
-def test_invite_server_retransmits_2xx_until_the_ack_and_absorbs_invites_until_timer_l() -> None:
+def teststart_invite_server_retransmits_2xx_until_the_ack_and_absorbs_invites_until_timer_l() -> None:
     layer = TransactionLayer()
     invite = raw_request("INVITE")
-    event = _invite_server(layer, invite)
+    event = start_invite_server(layer, invite)
     layer.outgoing()
     layer.send_response(make_response(event.request, 200, to_tag="ok"), 0.0)
     (ok,) = layer.outgoing()
@@ -370,9 +368,9 @@ def test_invite_server_retransmits_2xx_until_the_ack_and_absorbs_invites_until_t
     assert len(layer) == 0 and layer.events() == []
 
 
-def test_invite_server_2xx_never_acked_is_reported_after_64_t1() -> None:
+def teststart_invite_server_2xx_never_acked_is_reported_after_64_t1() -> None:
     layer = TransactionLayer()
-    event = _invite_server(layer, raw_request("INVITE"))
+    event = start_invite_server(layer, raw_request("INVITE"))
     layer.outgoing()
     layer.send_response(make_response(event.request, 200, to_tag="ok"), 0.0)
     layer.outgoing()
@@ -382,9 +380,9 @@ def test_invite_server_2xx_never_acked_is_reported_after_64_t1() -> None:
     assert [(type(e), e.key) for e in events] == [(TransactionTimedOut, event.key)]  # type: ignore[union-attr]
 
 
-def test_invite_server_proceeding_guard_drops_an_unanswered_invite() -> None:
+def teststart_invite_server_proceeding_guard_drops_an_unanswered_invite() -> None:
     layer = TransactionLayer(invite_proceeding=60.0)
-    _invite_server(layer, raw_request("INVITE"))
+    start_invite_server(layer, raw_request("INVITE"))
     layer.handle_timers(60.0)
     assert len(layer) == 0
 
@@ -394,190 +392,3 @@ def test_stray_ack_is_passed_up_without_a_key() -> None:
     layer.receive(raw_request("ACK", to_tag="x"), DEVICE, 0.0)
     (event,) = layer.events()
     assert isinstance(event, RequestReceived) and event.key == "" and len(layer) == 0
-
-
-# ---------------------------------------------------------------- matching, NAT, errors
-def test_stray_response_is_dropped() -> None:
-    layer = TransactionLayer()
-    layer.receive(response_to(request("MESSAGE"), 200), DEVICE, 0.0)
-    (event,) = layer.events()
-    assert isinstance(event, MessageDropped) and "stray" in event.reason and event.peer == DEVICE
-    assert layer.outgoing() == []
-
-
-def test_response_with_other_cseq_method_does_not_match() -> None:
-    layer = TransactionLayer()
-    req = request("INVITE")
-    layer.send_request(req, DEVICE, 0.0)
-    cancel = request("CANCEL")  # same branch, other method: another transaction
-    layer.receive(response_to(cancel, 200), DEVICE, 0.1)
-    assert [type(e) for e in layer.events()] == [MessageDropped]
-
-
-def test_empty_rport_is_filled_and_the_response_goes_to_the_source() -> None:
-    layer = TransactionLayer()
-    nat: Peer = ("udp", "203.0.113.9", 40123)
-    layer.receive(raw_request("REGISTER", rport=True), nat, 0.0)
-    (event,) = layer.events()
-    assert isinstance(event, RequestReceived)
-    via = event.request.top_via
-    assert via.received == "203.0.113.9" and via.rport == 40123
-    assert (via.host, via.port, via.branch) == ("192.168.6.106", 5062, "z9hG4bK776asdhds")
-    layer.send_response(make_response(event.request, 200, to_tag="r"), 0.0)
-    (out,) = layer.outgoing()
-    assert out.peer == nat
-    assert b";rport=40123;branch=z9hG4bK776asdhds;received=203.0.113.9\r\n" in out.data
-    # The retransmission (same sent-by and branch) still matches the stamped transaction.
-    layer.receive(raw_request("REGISTER", rport=True), nat, 0.5)
-    assert layer.outgoing() == [out] and layer.events() == []
-
-
-def test_without_rport_received_is_added_only_when_the_source_differs() -> None:
-    layer = TransactionLayer()
-    data = raw_request("MESSAGE")
-    layer.receive(data, ("udp", "192.168.6.106", 5062), 0.0)
-    (same,) = layer.events()
-    assert isinstance(same, RequestReceived) and same.request.top_via.received is None
-    assert same.request.headers == parse_message(data).headers
-    layer.receive(raw_request("MESSAGE", branch="z9hG4bKnat"), ("udp", "10.9.9.9", 7000), 0.0)
-    (other,) = layer.events()
-    assert isinstance(other, RequestReceived)
-    assert other.request.top_via.received == "10.9.9.9" and other.request.top_via.rport is None
-    layer.send_response(make_response(other.request, 200, to_tag="r"), 0.0)
-    assert [o.peer for o in layer.outgoing()] == [("udp", "10.9.9.9", 7000)]
-
-
-def test_stamping_keeps_the_other_vias_in_order() -> None:
-    layer = TransactionLayer()
-    via = "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKtop;rport, SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKlow\r\nVia: SIP/2.0/UDP 10.0.0.3"
-    layer.receive(raw_request("MESSAGE", via=via, branch="z9hG4bKlast"), ("udp", "1.1.1.1", 1), 0.0)
-    (event,) = layer.events()
-    assert isinstance(event, RequestReceived)
-    assert [(v.host, v.branch, v.rport) for v in event.request.vias] == [
-        ("10.0.0.1", "z9hG4bKtop", 1),
-        ("10.0.0.2", "z9hG4bKlow", None),
-        ("10.0.0.3", "z9hG4bKlast", None),
-    ]
-
-
-def test_response_without_transaction_goes_to_received_and_rport() -> None:
-    layer = TransactionLayer()
-    req = request("INVITE", via="SIP/2.0/UDP 192.168.6.106:5062;received=198.51.100.7;rport=6000")
-    layer.send_response(make_response(req, 200, to_tag="a"), 0.0)
-    assert [o.peer for o in layer.outgoing()] == [("udp", "198.51.100.7", 6000)]
-    req = request("INVITE", via="SIP/2.0/TCP 192.168.6.106")
-    layer.send_response(make_response(req, 200, to_tag="a"), 0.0)
-    assert [o.peer for o in layer.outgoing()] == [("tcp", "192.168.6.106", 5060)]
-
-
-def test_rfc2543_request_without_magic_cookie_is_matched_on_call_id_cseq_and_from_tag() -> None:
-    layer = TransactionLayer()
-    data = raw_request("MESSAGE", branch=None)
-    layer.receive(data, DEVICE, 0.0)
-    (event,) = layer.events()
-    assert isinstance(event, RequestReceived)
-    layer.receive(data, DEVICE, 0.1)
-    assert layer.events() == []
-    layer.receive(raw_request("MESSAGE", branch=None, cseq=2), DEVICE, 0.2)
-    assert [type(e) for e in layer.events()] == [RequestReceived]
-    layer.send_response(make_response(event.request, 200, to_tag="old"), 0.3)
-    (answer,) = layer.outgoing()
-    assert answer.peer == DEVICE
-    layer.receive(data, DEVICE, 0.4)
-    assert layer.outgoing() == [answer]
-
-
-def test_rfc2543_ack_confirms_the_invite_server_transaction() -> None:
-    layer = TransactionLayer()
-    event = _invite_server(layer, raw_request("INVITE", branch="1234", cseq=7))
-    layer.outgoing()
-    layer.send_response(make_response(event.request, 603, to_tag="d"), 0.0)
-    layer.outgoing()
-    layer.receive(raw_request("ACK", branch="1234", cseq=7, to_tag="d"), DEVICE, 0.1)
-    assert layer.events() == []
-    assert sent_times(layer, 5.0) == []
-
-
-def test_rfc2543_client_transaction_matches_responses() -> None:
-    layer = TransactionLayer()
-    req = request("OPTIONS", branch=None)
-    key = layer.send_request(req, DEVICE, 0.0)
-    layer.receive(response_to(req, 200), DEVICE, 0.1)
-    assert [(type(e), e.key) for e in layer.events()] == [(ResponseReceived, key)]  # type: ignore[union-attr]
-
-
-def test_parseable_enough_garbage_gets_a_stateless_400() -> None:
-    layer = TransactionLayer()
-    bad = raw_request("MESSAGE").replace(b"Content-Length: 0", b"Content-Length: -5")
-    layer.receive(bad, DEVICE, 0.0)
-    (answer,) = layer.outgoing()
-    response = parse_message(answer.data)
-    assert isinstance(response, Response) and response.status == 400 and answer.peer == DEVICE
-    assert response.call_id == "a84b4c76e66710" and response.headers.get("Warning")
-    (event,) = layer.events()
-    assert isinstance(event, MessageDropped) and "400" in event.reason
-    assert len(layer) == 0
-
-
-def test_bad_version_gets_505() -> None:
-    layer = TransactionLayer()
-    layer.receive(raw_request("MESSAGE").replace(b"SIP/2.0\r\n", b"SIP/7.0\r\n", 1), DEVICE, 0.0)
-    (answer,) = layer.outgoing()
-    assert first_line(answer.data).startswith("SIP/2.0 505")
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        b"",
-        b"\x00\xff\xfe garbage",
-        b"hello world\r\n\r\n",
-        b"SIP/2.0 200 OK\r\nVia: nonsense\r\n\r\n",
-        raw_request("ACK").replace(b"Content-Length: 0", b"Content-Length: x"),
-    ],
-)
-def test_garbage_and_bad_acks_are_dropped_without_answer(data: bytes) -> None:
-    layer = TransactionLayer()
-    layer.receive(data, DEVICE, 0.0)
-    assert layer.outgoing() == []
-    (event,) = layer.events()
-    assert isinstance(event, MessageDropped) and event.reason
-
-
-def test_send_request_refuses_ack_and_duplicate_keys() -> None:
-    layer = TransactionLayer()
-    with pytest.raises(ValueError, match="ACK"):
-        layer.send_request(request("ACK"), DEVICE, 0.0)
-    layer.send_request(request("MESSAGE"), DEVICE, 0.0)
-    with pytest.raises(ValueError, match="already"):
-        layer.send_request(request("MESSAGE"), DEVICE, 0.0)
-
-
-def test_send_stateless_sends_as_is() -> None:
-    layer = TransactionLayer()
-    ack = request("ACK", to_tag="x")
-    layer.send_stateless(ack, DEVICE)
-    assert layer.outgoing() == [Outgoing(ack.to_bytes(), DEVICE)] and len(layer) == 0
-
-
-def test_completed_transactions_expire_so_memory_stays_bounded() -> None:
-    layer = TransactionLayer()
-    for i in range(3000):
-        layer.receive(raw_request("REGISTER", branch=f"z9hG4bKn{i}", rport=True), DEVICE, i * 0.001)
-        layer.send_request(request("MESSAGE", branch=f"z9hG4bKc{i}"), DEVICE, i * 0.001)
-    for event in layer.events():
-        assert isinstance(event, RequestReceived)
-        layer.send_response(make_response(event.request, 200, to_tag="t"), 3.0)
-    assert len(layer) == 6000
-    layer.handle_timers(100.0)
-    assert len(layer) == 0 and layer.next_timer() is None
-    assert len([e for e in layer.events() if isinstance(e, TransactionTimedOut)]) == 3000
-
-
-def test_timer_handling_late_still_fires_everything_due_once() -> None:
-    layer = TransactionLayer()
-    layer.send_request(request("MESSAGE"), DEVICE, 0.0)
-    layer.outgoing()
-    layer.handle_timers(3.6)  # E was due at 0.5, 1.5 and 3.5: one catch-up retransmission
-    assert len(layer.outgoing()) == 1
-    assert layer.next_timer() is not None and layer.next_timer() > 3.6  # type: ignore[operator]

@@ -1,0 +1,91 @@
+"""gbsim against the platform's own SIP gateway on loopback: register, keepalive, catalog.
+
+The gateway runs in-process with a task sink that records what it would hand to Celery, so
+this needs Redis (as the gateway does) but no worker and no database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from gbsim.config import DeviceConfig, Timing, channel_ids, device_ids
+from gbsim.profiles import PROFILES
+from gbsim.runner import Simulator
+from sip_gateway.service import GatewayService
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def send(self, task: str, **kwargs: Any) -> None:
+        self.sent.append((task.rsplit(".", 1)[-1], kwargs))
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [kwargs for task, kwargs in self.sent if task == name]
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[tuple[GatewayService, RecordingSink]]:
+    sink = RecordingSink()
+    service = GatewayService(bind="127.0.0.1", port=0, tasks=sink)
+    await service.start()
+    try:
+        yield service, sink
+    finally:
+        await service.stop()
+        await service.redis.aclose()
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize(("transport", "profile"), [("udp", "hikvision"), ("tcp", "standard")])
+async def test_gbsim_devices_register_and_report_their_catalog_to_the_gateway(
+    gateway: tuple[GatewayService, RecordingSink], transport: str, profile: str
+) -> None:
+    service, sink = gateway
+    timing = Timing(expires=3600, keepalive_interval=0.5, request_timeout=5)
+    configs = [
+        DeviceConfig(
+            device_id=dev,
+            channel_ids=channel_ids("34020000", i, 4, first_serial=500),
+            server_id=settings.SIP_ID,
+            domain=settings.SIP_DOMAIN,
+            password=settings.SIP_PASSWORD,
+            transport=transport,
+            profile=PROFILES[profile],
+            timing=timing,
+        )
+        for i, dev in enumerate(device_ids("34020000", 3, first_serial=900))
+    ]
+    sim = Simulator(configs, platform=(transport, "127.0.0.1", service.port), seed=5)
+    await sim.start("127.0.0.1")
+    try:
+        assert await sim.wait_registered(timeout=10)
+        await eventually(lambda: len(sink.named("device_registered")) >= 3)
+        registered = sink.named("device_registered")
+        assert {r["transport"] for r in registered} == {transport}
+        assert {r["user_agent"] for r in registered} == {PROFILES[profile].user_agent}
+        # The gateway asks each new device who it is and what it has.
+        await eventually(lambda: len({c["device_id"] for c in sink.named("catalog_apply")}) == 3)
+        for applied in sink.named("catalog_apply"):
+            assert applied["complete"] and len(applied["items"]) == 4
+            assert any(
+                "堃" in (item["name"] or "") or "大门口" in (item["name"] or "") for item in applied["items"]
+            )
+        await eventually(lambda: len(sink.named("device_info_apply")) >= 3)
+        await eventually(lambda: any(k.get("seen") for k in sink.named("keepalives_apply")), timeout=5)
+    finally:
+        await sim.stop(grace=1.0)
+    await eventually(lambda: len(sink.named("device_unregistered")) == 3)
