@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+HLS_JS_VERSION := 1.7.4
+HLS_STAMP := var/npm/.hls.js-$(HLS_JS_VERSION)
 
 .PHONY: run test setup lint typecheck pytest redis clean
 
@@ -14,7 +16,13 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# hls.js is served by the platform itself (no CDN): video networks are often offline.
+$(HLS_STAMP):
+	@command -v npm >/dev/null || { echo "npm is needed to fetch hls.js for the console: apt-get install npm"; exit 1; }
+	npm install --prefix var/npm --no-save --no-package-lock --no-audit --no-fund hls.js@$(HLS_JS_VERSION)
+	@touch $@
+
+setup: $(STAMP) $(HLS_STAMP)
 
 redis: setup
 	@bash scripts/ensure_redis.sh

@@ -27,6 +27,15 @@ def credential_set(*, device_id: str, password: str) -> None:
         logger.exception("could not publish the credentials of %s", device_id)
 
 
+def credentials_set_many(passwords: dict[str, str]) -> None:
+    if not passwords:
+        return
+    try:
+        get_redis().hset(credentials_key(), mapping=dict(passwords))  # type: ignore[arg-type]
+    except Exception:
+        logger.exception("could not publish the credentials of %d devices", len(passwords))
+
+
 def credential_remove(*, device_id: str) -> None:
     try:
         get_redis().hdel(credentials_key(), device_id)

@@ -22,9 +22,11 @@ DEVICE_ONLINE = "device.online"
 DEVICE_OFFLINE = "device.offline"
 DEVICE_UPDATED = "device.updated"
 DEVICE_DELETED = "device.deleted"
+DEVICES_CHANGED = "devices.changed"
 CHANNEL_STATUS = "channel.status"
 CATALOG_PROGRESS = "catalog.progress"
 CATALOG_UPDATED = "catalog.updated"
+STREAM_STOPPED = "stream.stopped"
 
 EVENT_TYPES = (
     DEVICE_REGISTERED,
@@ -33,9 +35,11 @@ EVENT_TYPES = (
     DEVICE_OFFLINE,
     DEVICE_UPDATED,
     DEVICE_DELETED,
+    DEVICES_CHANGED,
     CHANNEL_STATUS,
     CATALOG_PROGRESS,
     CATALOG_UPDATED,
+    STREAM_STOPPED,
 )
 
 
@@ -61,5 +65,5 @@ async def event_publish_async(event_type: str, **payload: Any) -> None:
         return
     try:
         await layer.group_send(EVENTS_GROUP, event_message(event_type, payload))
-    except Exception:
-        logger.exception("could not publish event %s", event_type)
+    except Exception as exc:
+        logger.warning("could not publish event %s: %s", event_type, exc)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from celery import shared_task
+from celery import current_app, shared_task
 
 from . import credentials, services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
@@ -20,6 +23,12 @@ def device_registered(**report: Any) -> None:
 
 
 @shared_task
+def devices_registered(*, reports: list[dict[str, Any]]) -> int:
+    """A batch of registrations from one gateway tick (a registration storm is one task a second)."""
+    return services.devices_registered_batch(reports=reports)
+
+
+@shared_task
 def device_unregistered(*, device_id: str, at: str | None = None) -> None:
     services.device_unregistered(device_id=device_id, at=at)
 
@@ -29,17 +38,17 @@ def keepalives_apply(*, seen: dict[str, dict[str, Any]]) -> list[str]:
     return services.keepalives_apply(seen=seen)
 
 
-@shared_task
+@shared_task(autoretry_for=(services.DeviceNotFound,), max_retries=10, default_retry_delay=1)
 def device_info_apply(**info: Any) -> None:
     services.device_info_apply(**info)
 
 
-@shared_task
+@shared_task(autoretry_for=(services.DeviceNotFound,), max_retries=10, default_retry_delay=1)
 def catalog_apply(*, device_id: str, items: list[dict[str, Any]], complete: bool) -> dict[str, int]:
     return services.catalog_apply(device_id=device_id, items=items, complete=complete)
 
 
-@shared_task
+@shared_task(autoretry_for=(services.DeviceNotFound,), max_retries=10, default_retry_delay=1)
 def catalog_notify_apply(*, device_id: str, items: list[dict[str, Any]]) -> dict[str, int]:
     return services.catalog_notify_apply(device_id=device_id, items=items)
 
@@ -57,3 +66,23 @@ def device_offline(*, device_id: str, reason: str) -> bool:
 @shared_task
 def credentials_publish_all() -> int:
     return credentials.credentials_publish_all()
+
+
+@shared_task
+def run_batch(*, calls: list[list[Any]]) -> int:
+    """Several gateway calls sent as one Celery message; each runs here in order, and one
+    failing does not stop the others."""
+    done = 0
+    for name, kwargs in calls:
+        task = current_app.tasks.get(name)
+        if task is None or not str(name).startswith("devices.tasks."):
+            logger.error("batch names an unknown task %r", name)
+            continue
+        try:
+            task.run(**kwargs)
+            done += 1
+        except services.DeviceNotFound:
+            task.apply_async(kwargs=kwargs, countdown=1)  # its registration is still on the way
+        except Exception:
+            logger.exception("task %s in a batch failed", name)
+    return done

@@ -34,13 +34,10 @@ async def heartbeat_remove(client: aioredis.Redis, *, kind: str, instance: str) 
     await client.delete(key("heartbeat", kind, instance))
 
 
-def heartbeats_read(client: redis.Redis, *, kind: str) -> list[dict[str, Any]]:
-    """All live heartbeats of one kind of process, oldest instance name first."""
-    names = sorted(client.scan_iter(match=key("heartbeat", kind, "*"), count=100))
-    if not names:
-        return []
+def heartbeats_decode(raws: list[Any]) -> list[dict[str, Any]]:
+    """Heartbeats as read with MGET: expired ones (None) and unreadable ones are skipped."""
     beats = []
-    for raw in client.mget(names):
+    for raw in raws:
         if raw is None:
             continue  # expired between SCAN and MGET
         try:
@@ -48,3 +45,13 @@ def heartbeats_read(client: redis.Redis, *, kind: str) -> list[dict[str, Any]]:
         except ValueError:
             continue
     return beats
+
+
+def heartbeat_pattern(kind: str) -> str:
+    return key("heartbeat", kind, "*")
+
+
+def heartbeats_read(client: redis.Redis, *, kind: str) -> list[dict[str, Any]]:
+    """All live heartbeats of one kind of process, oldest instance name first."""
+    names = sorted(client.scan_iter(match=heartbeat_pattern(kind), count=100))
+    return heartbeats_decode(client.mget(names)) if names else []

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "devices",
     "sip_gateway",
     "media",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -101,7 +102,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "console:login"
 
 # --- Redis: Channels layer, Celery broker, gateway/media command bus ---------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -152,6 +153,7 @@ SIP_PASSWORD = generated_secret("SIP_PASSWORD", "sip_password", 12)
 SIP_ADVERTISED_IP = env_str("SIP_ADVERTISED_IP", "") or detect_advertised_ip()
 SIP_ACCEPT_UNKNOWN_DEVICES = env_bool("SIP_ACCEPT_UNKNOWN_DEVICES", True)
 SIP_REGISTER_EXPIRES = env_int("SIP_REGISTER_EXPIRES", 3600)
+SIP_QUERY_ON_REGISTER = env_bool("SIP_QUERY_ON_REGISTER", True)  # DeviceInfo, Catalog, DeviceStatus
 KEEPALIVE_INTERVAL = env_int("KEEPALIVE_INTERVAL", 60)
 GATEWAY_COMMAND_TIMEOUT = float(env_int("GATEWAY_COMMAND_TIMEOUT", 8))
 KEEPALIVE_MISSES = env_int("KEEPALIVE_MISSES", 3)
@@ -162,6 +164,17 @@ MEDIA_BIND = env_str("MEDIA_BIND", "0.0.0.0")
 MEDIA_ADVERTISED_IP = env_str("MEDIA_ADVERTISED_IP", "") or SIP_ADVERTISED_IP
 MEDIA_HTTP_BIND = env_str("MEDIA_HTTP_BIND", "127.0.0.1:8081")
 MEDIA_OUTPUT_DIR = VAR_DIR / "media"
+MEDIA_RTP_TIMEOUT = env_int("MEDIA_RTP_TIMEOUT", 15)
+MEDIA_TCP_CONNECT_TIMEOUT = env_int("MEDIA_TCP_CONNECT_TIMEOUT", 10)
+MEDIA_HLS_SEGMENT_SECONDS = float(env_str("MEDIA_HLS_SEGMENT_SECONDS", "2.0"))
+MEDIA_HLS_LIST_SIZE = env_int("MEDIA_HLS_LIST_SIZE", 6)
+MEDIA_TOKEN_TTL = env_int("MEDIA_TOKEN_TTL", 3600)
+
+# --- Live streams (gateway side) ---------------------------------------------------------------------
+STREAM_IDLE_SECONDS = env_int("STREAM_IDLE_SECONDS", 30)
+STREAM_KEYFRAME_TIMEOUT = env_int("STREAM_KEYFRAME_TIMEOUT", 10)
+STREAM_INVITE_TIMEOUT = env_int("STREAM_INVITE_TIMEOUT", 10)
+STREAM_PLAY_TIMEOUT = env_int("STREAM_PLAY_TIMEOUT", 30)
 
 # --- Liveness of the other processes, as seen through Redis heartbeats ------------------------------
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 5)

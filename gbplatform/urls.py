@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("devices.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("console.urls")),
 ]

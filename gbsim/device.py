@@ -224,9 +224,10 @@ class DeviceCore:
                 channel_id=channel_id,
                 local_host=self.cfg.local_host,
                 allocate=self.allocate_port,
-                fallback_ssrc=f"0{self.cfg.domain[3:8]}{self._sn % 10000:04d}",
+                fallback_ssrc=self._own_ssrc(),
                 video_codec=self.video_codec,
                 stream_profile_attr=self.cfg.profile.stream_profile_attr,
+                own_ssrc=self.cfg.profile.own_ssrc,
             )
         except OfferError as exc:
             self._respond(request, exc.status)
@@ -243,6 +244,11 @@ class DeviceCore:
             headers=[*contact, ("Content-Type", "application/sdp")],
             body=answer.sdp,
         )
+
+    def _own_ssrc(self) -> str:
+        """The SSRC this device picks itself: live, our domain, sequences from 9000 so that
+        tests can tell it from a platform's (which count from 1)."""
+        return f"0{self.cfg.domain[3:8]}{9000 + self._sn % 1000:04d}"
 
     def _on_ack(self, request: Request, now: float) -> None:
         session = self._sessions.get(request.call_id)
@@ -281,6 +287,20 @@ class DeviceCore:
         self._respond(request, 200)
 
     # -- things the device does on its own ------------------------------------------
+    def session_ids(self) -> list[str]:
+        """Call-IDs of the media sessions this device has answered."""
+        return list(self._sessions)
+
+    def hang_up(self, call_id: str, now: float) -> None:
+        """End a media session from the device's side: stop sending and BYE the platform."""
+        session = self._sessions.get(call_id)
+        if session is None:
+            return
+        self._now_hint = now
+        request = in_dialog_request(session.dialog, "BYE", via=self._via(), user_agent=self.cfg.profile.user_agent)
+        self._end_session(call_id)
+        self._send_tracked(request, "plain")
+
     def media_finished(self, call_id: str, now: float) -> None:
         """The file being played back or downloaded ended: tell the platform (MediaStatus 121)."""
         session = self._sessions.get(call_id)

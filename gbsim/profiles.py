@@ -31,6 +31,8 @@ class Profile:
     omit_num: bool = False
     # `a=streamprofile:0` in the INVITE answer (Dahua capture).
     stream_profile_attr: bool = False
+    # Answer an INVITE with its own `y=` SSRC instead of the offer's (cross-domain devices, GB G.2).
+    own_ssrc: bool = False
     # `X-GB-Ver` on REGISTER (2022 annex I: 3.0 = GB/T 28181-2022); 2016-era devices send none.
     gb_version: str | None = None
 

@@ -173,6 +173,17 @@ class Simulator:
                 device.send_position(self._loop.time(), longitude + index * 1e-4, latitude)
                 self._drain(index)
 
+    def hang_up_all(self) -> int:
+        """Every device ends its media sessions with a BYE; returns how many it ended."""
+        assert self._loop is not None
+        ended = 0
+        for index, device in enumerate(self.devices):
+            for call_id in device.session_ids():
+                device.hang_up(call_id, self._loop.time())
+                ended += 1
+            self._drain(index)
+        return ended
+
     # -- incoming -----------------------------------------------------------------
     def _on_request(self, endpoint_index: int, event: RequestReceived) -> None:
         request = event.request

@@ -78,12 +78,14 @@ def make_answer(
     fallback_ssrc: str,
     video_codec: str = "h264",
     stream_profile_attr: bool = False,
+    own_ssrc: bool = False,
 ) -> Answer:
     """Parse the offer and build our answer; raises OfferError(488) for what we cannot serve."""
     offer = parse_offer(offer_body)
     _check_offer(offer)
     assert offer.port is not None and offer.connection_address is not None
-    ssrc_text = offer.ssrc if offer.ssrc and ssrc_to_rtp(offer.ssrc) is not None else fallback_ssrc
+    usable = offer.ssrc and ssrc_to_rtp(offer.ssrc) is not None and not own_ssrc
+    ssrc_text = offer.ssrc if usable and offer.ssrc else fallback_ssrc
     ssrc = ssrc_to_rtp(ssrc_text)
     assert ssrc is not None
     ours = offer.transport.opposite()

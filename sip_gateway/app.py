@@ -33,6 +33,7 @@ from sip_gateway.manscdp import (
 from sip_gateway.manscdp import build as manscdp_build
 from sip_gateway.manscdp.catalog_assembly import Assembled
 from sip_gateway.outbound import RequestFactory
+from sip_gateway.play import Player
 from sip_gateway.registrar import Outcome, Registrar, Registration
 from sip_gateway.task_sink import TaskSink
 
@@ -63,6 +64,7 @@ class GatewayApp:
         keepalive_timeout: float,
         catalog_timeout: float = 30.0,
         query_timeout: float = 4.0,
+        query_on_register: bool = True,
     ) -> None:
         self.endpoint = endpoint
         self.registrar = registrar
@@ -72,11 +74,14 @@ class GatewayApp:
         self.wall_clock = wall_clock
         self.keepalive_timeout = keepalive_timeout
         self.query_timeout = query_timeout
+        self.query_on_register = query_on_register
         self.keepalives = KeepaliveBatch()
         self.catalogs = CatalogAssembler(timeout=catalog_timeout)
         self._progress_sent: dict[tuple[str, int], float] = {}
         self._sn = itertools.count(1)
         self._background: set[asyncio.Task[Any]] = set()
+        self._registrations: dict[str, dict[str, Any]] = {}
+        self.player: Player | None = None  # live video (sip_gateway/play.py), set by the service
 
     # --- incoming requests ---------------------------------------------------------------------
     def on_request(self, event: RequestReceived) -> None:
@@ -91,32 +96,37 @@ class GatewayApp:
     def _on_options(self, event: RequestReceived) -> None:
         self.endpoint.send_response(make_response(event.request, 200))
 
+    def _on_bye(self, event: RequestReceived) -> None:
+        if self.player is None or not self.player.on_bye(event.request):
+            self.endpoint.send_response(make_response(event.request, 481))
+
     def _on_register(self, event: RequestReceived) -> None:
         now = self.endpoint.now()
         decision = self.registrar.handle(event.request, event.peer, now)
         self.endpoint.send_response(decision.response)
         if decision.outcome in (Outcome.REGISTERED, Outcome.REFRESHED) and decision.registration is not None:
             self._report_registration(decision.registration)
-            if decision.outcome is Outcome.REGISTERED:
-                logger.info("device %s registered from %s:%s over %s", decision.registration.device_id, event.peer[1], event.peer[2], event.peer[0])
+            if decision.outcome is Outcome.REGISTERED and self.query_on_register:
+                logger.debug("device %s registered from %s:%s over %s", decision.registration.device_id, event.peer[1], event.peer[2], event.peer[0])
                 self.spawn(self.after_registration(decision.registration.device_id))
         elif decision.outcome is Outcome.UNREGISTERED:
             device_id = event.request.from_addr.sip_uri.user or ""
             logger.info("device %s unregistered", device_id)
-            self.tasks.send(TASKS + "device_unregistered", device_id=device_id, at=self.wall_clock().isoformat())
+            self.tick_registrations()
+            self.send_task("device_unregistered", device_id=device_id, at=self.wall_clock().isoformat())
 
     def _report_registration(self, registration: Registration) -> None:
-        self.tasks.send(
-            TASKS + "device_registered",
-            device_id=registration.device_id,
-            transport=registration.peer[0],
-            source_ip=registration.peer[1],
-            source_port=registration.peer[2],
-            expires=registration.expires,
-            at=self.wall_clock().isoformat(),
-            gb_version=registration.gb_version,
-            user_agent=registration.user_agent,
-        )
+        """Queued, and sent with the others of the same second as one task (see `tick`)."""
+        self._registrations[registration.device_id] = {
+            "device_id": registration.device_id,
+            "transport": registration.peer[0],
+            "source_ip": registration.peer[1],
+            "source_port": registration.peer[2],
+            "expires": registration.expires,
+            "at": self.wall_clock().isoformat(),
+            "gb_version": registration.gb_version,
+            "user_agent": registration.user_agent,
+        }
 
     def _on_message(self, event: RequestReceived) -> None:
         request = event.request
@@ -139,8 +149,8 @@ class GatewayApp:
         elif isinstance(message, CatalogResponse):
             self._catalog_part(device_id, message, now)
         elif isinstance(message, DeviceInfoResponse):
-            self.tasks.send(
-                TASKS + "device_info_apply",
+            self.send_task(
+                "device_info_apply",
                 device_id=device_id,
                 name=message.device_name,
                 manufacturer=message.manufacturer,
@@ -162,8 +172,7 @@ class GatewayApp:
         self.endpoint.send_response(make_response(request, 200))
         device_id = self._sender(request) or message.device_id or ""
         if isinstance(message, CatalogResponse) and message.items:
-            self.tasks.send(
-                TASKS + "catalog_notify_apply",
+            self.send_task("catalog_notify_apply",
                 device_id=device_id,
                 items=[catalog_item_dict(item) for item in message.items],
             )
@@ -206,7 +215,7 @@ class GatewayApp:
         async def report() -> None:
             # The last progress event first, then the task whose catalog.updated follows it.
             await self.publish("catalog.progress", device_id=assembled.device_id, received=assembled.received, total=total)
-            self.tasks.send(TASKS + "catalog_apply", device_id=assembled.device_id, items=items, complete=assembled.complete)
+            self.send_task("catalog_apply", device_id=assembled.device_id, items=items, complete=assembled.complete)
 
         self.spawn(report())
 
@@ -233,7 +242,8 @@ class GatewayApp:
         except TimeoutError as exc:
             raise SipTimeout(f"{registration.device_id} did not answer within {self.query_timeout:g} s") from exc
 
-    async def catalog_refresh(self, device_id: str) -> int:
+    async def catalog_refresh(self, device_id: str, *, announce: bool = True) -> int:
+        """Ask for the catalog. `announce` (an operator asked) tells clients it started."""
         sn = next(self._sn)
         self.catalogs.expect(device_id, sn, self.endpoint.now())
         registration = self.registrar.get(device_id)
@@ -241,8 +251,9 @@ class GatewayApp:
             raise LookupError(f"device {device_id} is not registered")
         body = manscdp_build.query_catalog(sn, device_id)
         request = self.requests.out_of_dialog("MESSAGE", device_id=device_id, peer=registration.peer, body=body)
-        await self.publish("catalog.progress", device_id=device_id, received=0, total=0)
-        self.tasks.send(TASKS + "catalog_state_set", device_id=device_id, state="running")
+        if announce:
+            await self.publish("catalog.progress", device_id=device_id, received=0, total=0)
+            self.send_task("catalog_state_set", device_id=device_id, state="running")
         response = await self._send(request, registration)
         if response.status >= 300:
             raise RuntimeError(f"device {device_id} refused the catalog query: {response.status} {response.reason}")
@@ -258,23 +269,34 @@ class GatewayApp:
         """What a platform asks a device that just appeared: who it is, what it has, how it is."""
         try:
             await self.query(device_id, lambda sn: manscdp_build.query_device_info(sn, device_id))
-            await self.catalog_refresh(device_id)
+            await self.catalog_refresh(device_id, announce=False)
             await self.query(device_id, lambda sn: manscdp_build.query_device_status(sn, device_id))
         except (LookupError, SipTimeout, RuntimeError, TimeoutError) as exc:
             logger.warning("queries after registration of %s failed: %s", device_id, exc)
 
     # --- periodic work -------------------------------------------------------------------------------
+    def send_task(self, task: str, /, **kwargs: Any) -> None:
+        """Queued registrations go first, so the device exists when this task runs."""
+        self.tick_registrations()
+        self.tasks.send(TASKS + task, **kwargs)
+
+    def tick_registrations(self) -> None:
+        if self._registrations:
+            reports, self._registrations = list(self._registrations.values()), {}
+            self.tasks.send(TASKS + "devices_registered", reports=reports)
+
     def tick(self) -> dict[str, dict[str, Any]]:
         """Flush coalesced keepalives, expire silent devices and overdue catalogs.
 
         Returns the keepalive batch, which the service also records in Redis."""
         now = self.endpoint.now()
+        self.tick_registrations()
         seen = self.keepalives.take()
         if seen:
-            self.tasks.send(TASKS + "keepalives_apply", seen=seen)
+            self.send_task("keepalives_apply", seen=seen)
         for device_id, reason in self.registrar.expire(now, self.keepalive_timeout):
             logger.info("device %s is offline: %s", device_id, reason)
-            self.tasks.send(TASKS + "device_offline", device_id=device_id, reason=reason)
+            self.send_task("device_offline", device_id=device_id, reason=reason)
         for assembled in self.catalogs.expire(now):
             self._catalog_finished(assembled)
         return seen

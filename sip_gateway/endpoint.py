@@ -48,6 +48,9 @@ class SipEndpoint:
         self.transport = SipTransport(self._on_bytes, on_disconnect=self._on_disconnect, limits=limits)
         self._waiters: dict[str, asyncio.Future[Response]] = {}
         self._provisional: dict[str, ProvisionalHandler] = {}
+        # INVITE transactions whose 2xx was delivered: later 2xx retransmissions (Accepted state,
+        # RFC 6026) go to this handler, which resends the dialog's ACK.
+        self._retransmitted_2xx: dict[str, ProvisionalHandler] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -88,14 +91,23 @@ class SipEndpoint:
         peer: Peer,
         *,
         on_provisional: ProvisionalHandler | None = None,
+        on_2xx_retransmission: ProvisionalHandler | None = None,
     ) -> Response:
-        """Send a request in a new client transaction and wait for its final response."""
+        """Send a request in a new client transaction and wait for its final response.
+
+        For an INVITE, `on_2xx_retransmission` receives each 2xx that arrives after the first
+        (the device did not get our ACK): the caller answers it with the dialog's stored ACK.
+        It is kept for as long as the transaction may still deliver one (Timer M, 64*T1).
+        """
         assert self._loop is not None, "the endpoint is not started"
         waiter: asyncio.Future[Response] = self._loop.create_future()
         key = self.layer.send_request(request, peer, self.now())
         self._waiters[key] = waiter
         if on_provisional is not None:
             self._provisional[key] = on_provisional
+        if on_2xx_retransmission is not None:
+            self._retransmitted_2xx[key] = on_2xx_retransmission
+            self._loop.call_later(self.layer.settings.timeout + 1.0, self._retransmitted_2xx.pop, key, None)
         self._pump()
         try:
             return await waiter
@@ -154,6 +166,13 @@ class SipEndpoint:
             waiter = self._waiters.get(event.key)
             if waiter is not None and not waiter.done():
                 waiter.set_result(event.response)
+                return
+            again = self._retransmitted_2xx.get(event.key)
+            if again is not None and event.response.status < 300:
+                try:
+                    again(event.response)
+                except Exception:
+                    logger.exception("2xx retransmission handler failed")
         elif isinstance(event, TransactionTimedOut):
             waiter = self._waiters.get(event.key)
             if waiter is not None and not waiter.done():

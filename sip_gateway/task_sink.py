@@ -13,9 +13,12 @@ from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
 
+BATCH_TASK = "devices.tasks.run_batch"
+BATCH_LIMIT = 500
+
 
 class TaskSink(Protocol):
-    def send(self, task: str, **kwargs: Any) -> None: ...
+    def send(self, task: str, /, **kwargs: Any) -> None: ...
 
 
 class CeleryTaskSink:
@@ -25,7 +28,7 @@ class CeleryTaskSink:
         self._thread.start()
         self.dropped = 0
 
-    def send(self, task: str, **kwargs: Any) -> None:
+    def send(self, task: str, /, **kwargs: Any) -> None:
         try:
             self._queue.put_nowait((task, kwargs))
         except queue.Full:
@@ -36,14 +39,25 @@ class CeleryTaskSink:
         from gbplatform.celery import app
 
         while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            task, kwargs = item
+            calls = [self._queue.get()]
+            # Whatever queued up meanwhile goes in the same Celery message: under a registration
+            # storm one publish carries hundreds of calls; at rest each call goes alone.
+            while len(calls) < BATCH_LIMIT:
+                try:
+                    calls.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = None in calls
+            batch = [call for call in calls if call is not None]
             try:
-                app.send_task(task, kwargs=kwargs)
+                if len(batch) == 1:
+                    app.send_task(batch[0][0], kwargs=batch[0][1])
+                elif batch:
+                    app.send_task(BATCH_TASK, kwargs={"calls": [[task, kwargs] for task, kwargs in batch]})
             except Exception:  # broker down: log, keep going; state is re-sent on the next change
-                logger.exception("could not send Celery task %s", task)
+                logger.exception("could not send %d Celery task(s)", len(batch))
+            if stop:
+                return
 
     def close(self, timeout: float = 5.0) -> None:
         self._queue.put(None)

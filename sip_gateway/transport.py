@@ -10,7 +10,9 @@ connections per source host, idle connections, and peers that stop reading.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +52,17 @@ class TransportStats:
 
 def _host_port(address: Any) -> tuple[str, int]:
     return str(address[0]), int(address[1])
+
+
+def _enlarge_buffers(udp: asyncio.DatagramTransport, size: int = 4 * 1024 * 1024) -> None:
+    """A registration storm arrives faster than one loop iteration drains it; a bigger kernel
+    buffer (capped by net.core.rmem_max) turns bursts into queueing instead of loss."""
+    sock = udp.get_extra_info("socket")
+    if sock is None:
+        return
+    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, option, size)
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -145,6 +158,7 @@ class SipTransport:
         self._loop = asyncio.get_running_loop()
         for _attempt in range(20):
             udp, _ = await self._loop.create_datagram_endpoint(lambda: _Datagrams(self), local_addr=(host, port))
+            _enlarge_buffers(udp)
             chosen = _host_port(udp.get_extra_info("sockname"))[1]
             try:
                 self._server = await self._loop.create_server(lambda: _TcpConnection(self), host, chosen)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from .. import events
 from ..constants import CatalogSyncState, ChannelStatus, PtzType
 from ..models import BusinessGroup, Channel, Device, Region, VirtualOrganization
+from .errors import DeviceNotFound
 
 BUSINESS_GROUP_TYPE = "215"
 VIRTUAL_ORGANIZATION_TYPE = "216"
@@ -174,7 +175,7 @@ def catalog_apply(*, device_id: str, items: list[dict[str, Any]], complete: bool
     device no longer lists are removed; an incomplete one only adds and updates."""
     device = Device.objects.filter(device_id=device_id).first()
     if device is None:
-        return {"channels": 0, "removed": 0}
+        raise DeviceNotFound(device_id)
     kinds = _split(items)
     removed = 0
     with transaction.atomic():
@@ -205,7 +206,7 @@ def catalog_notify_apply(*, device_id: str, items: list[dict[str, Any]]) -> dict
     VLOST or DEFECT."""
     device = Device.objects.filter(device_id=device_id).first()
     if device is None:
-        return {"applied": 0}
+        raise DeviceNotFound(device_id)
     applied = 0
     upserts: list[dict[str, Any]] = []
     for item in items:

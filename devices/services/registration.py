@@ -11,6 +11,7 @@ from django.utils.dateparse import parse_datetime
 
 from .. import credentials, events
 from ..models import Device
+from .errors import DeviceNotFound
 
 
 def _when(value: str | datetime | None) -> datetime:
@@ -60,6 +61,60 @@ def device_registered(
         )
         events.event_publish(events.DEVICE_ONLINE, device_id=device_id)
     return device
+
+
+EVENT_BATCH_LIMIT = 100  # beyond this many devices in one batch, one summary event instead
+
+
+def devices_registered_batch(*, reports: list[dict[str, Any]]) -> int:
+    """Apply many registrations at once (a storm after a platform restart): one query to find
+    the devices, bulk inserts and updates, and per-device events only for small batches."""
+    if not reports:
+        return 0
+    latest = {report["device_id"]: report for report in reports}
+    now = timezone.now()
+    with transaction.atomic():
+        existing = {d.device_id: d for d in Device.objects.select_for_update().filter(device_id__in=list(latest))}
+        created = [Device(device_id=device_id) for device_id in latest if device_id not in existing]
+        Device.objects.bulk_create(created, batch_size=1000, ignore_conflicts=True)
+        if created:
+            existing = {d.device_id: d for d in Device.objects.filter(device_id__in=list(latest))}
+        came_online: list[dict[str, Any]] = []
+        for device_id, report in latest.items():
+            device = existing[device_id]
+            at = _when(report.get("at"))
+            if not device.online:
+                came_online.append(report)
+            device.transport = report["transport"]
+            device.source_ip = report["source_ip"]
+            device.source_port = report["source_port"]
+            device.online = True
+            device.registered_at = at
+            device.expires_at = at + timedelta(seconds=int(report["expires"]))
+            device.last_keepalive_at = device.last_keepalive_at or at
+            device.gb_version = (report.get("gb_version") or device.gb_version)[:8]
+            device.user_agent = (report.get("user_agent") or device.user_agent)[:128]
+            device.updated_at = now
+        Device.objects.bulk_update(
+            list(existing.values()),
+            ["transport", "source_ip", "source_port", "online", "registered_at", "expires_at",
+             "last_keepalive_at", "gb_version", "user_agent", "updated_at"],
+            batch_size=1000,
+        )
+    credentials.credentials_set_many({device.device_id: "" for device in created})
+    if len(came_online) <= EVENT_BATCH_LIMIT:
+        for report in came_online:
+            events.event_publish(
+                events.DEVICE_REGISTERED,
+                device_id=report["device_id"],
+                transport=report["transport"],
+                source_ip=report["source_ip"],
+                source_port=report["source_port"],
+            )
+            events.event_publish(events.DEVICE_ONLINE, device_id=report["device_id"])
+    else:
+        events.event_publish(events.DEVICES_CHANGED, online=len(came_online), reason="registrations")
+    return len(latest)
 
 
 def device_unregistered(*, device_id: str, at: str | datetime | None = None) -> None:
@@ -120,7 +175,7 @@ def device_info_apply(
     """DeviceInfo answered: fill in what the device says about itself (keeping an operator's name)."""
     device = Device.objects.filter(device_id=device_id).first()
     if device is None:
-        return
+        raise DeviceNotFound(device_id)
     changed: list[str] = []
     for field, value in (("manufacturer", manufacturer), ("model", model), ("firmware", firmware), ("charset", charset)):
         if value and getattr(device, field) != value[:64]:

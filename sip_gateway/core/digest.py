@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +51,24 @@ def digest_response(
     return md5_hex(f"{ha1}:{nonce}:{ha2}")
 
 
+_PARAM = re.compile(r'[ \t,]*([^\s=,"]+)[ \t]*=[ \t]*(?:"([^"\\]*)"|([^,"]*?))[ \t]*(?=,|$)')
+
+
+def _fast_params(rest: str) -> dict[str, str] | None:
+    """The usual shape (no escapes, nothing odd) by regex; None sends it to the careful loop."""
+    params: dict[str, str] = {}
+    position = 0
+    for match in _PARAM.finditer(rest):
+        if match.start() != position:
+            return None
+        quoted, bare = match.group(2), match.group(3)
+        params[match.group(1).lower()] = quoted if quoted is not None else bare.strip()
+        position = match.end()
+    if rest[position:].strip(" \t,"):
+        return None
+    return params
+
+
 def parse_auth_params(value: str) -> tuple[str, dict[str, str]]:
     """Split ``Digest a="b", c=d`` into the scheme and lower-cased parameter names.
 
@@ -60,6 +79,9 @@ def parse_auth_params(value: str) -> tuple[str, dict[str, str]]:
     scheme, _, rest = text.partition(" ")
     if not scheme:
         raise SipParseError("empty authentication header")
+    fast = _fast_params(rest)
+    if fast is not None:
+        return scheme, fast
     params: dict[str, str] = {}
     i = 0
     length = len(rest)

@@ -138,8 +138,9 @@ def test_catalog_updates_existing_channels_in_place():
     assert (channel.name, channel.status) == ("new", ChannelStatus.OFF)
 
 
-def test_catalog_for_an_unknown_device_changes_nothing():
-    assert services.catalog_apply(device_id=NVR, items=[item("34020000001310000001")], complete=True)["channels"] == 0
+def test_catalog_for_a_device_not_yet_stored_asks_for_a_retry_and_changes_nothing():
+    with pytest.raises(services.DeviceNotFound):
+        services.catalog_apply(device_id=NVR, items=[item("34020000001310000001")], complete=True)
     assert not Channel.objects.exists()
 
 
@@ -162,3 +163,18 @@ def test_notify_add_update_and_del():
     assert Channel.objects.get().name == "renamed"
     services.catalog_notify_apply(device_id=NVR, items=[{"device_id": "34020000001310000001", "event": "DEL"}])
     assert not Channel.objects.exists()
+
+
+def test_a_batch_of_registrations_creates_and_updates_devices_in_bulk():
+    register()  # one device known already, online
+    reports = [
+        {"device_id": f"3402000000132{n:07d}", "transport": "udp", "source_ip": "127.0.0.1", "source_port": 6000 + n,
+         "expires": 600, "at": timezone.now().isoformat(), "gb_version": "2.0", "user_agent": "IPC"}
+        for n in range(1, 151)
+    ]
+    reports.append({**reports[0], "device_id": NVR, "transport": "tcp", "source_port": 7000})
+    assert services.devices_registered_batch(reports=reports) == 151
+    assert Device.objects.filter(online=True).count() == 151
+    nvr = Device.objects.get(device_id=NVR)
+    assert (nvr.transport, nvr.source_port, nvr.gb_version) == ("tcp", 7000, "2.0")
+    assert Device.objects.get(device_id="34020000001320000150").expires_at is not None

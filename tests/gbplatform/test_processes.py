@@ -36,7 +36,7 @@ def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str
     )
 
 
-def wait_for_line(process: subprocess.Popen[str], needle: str, timeout: float = 30) -> list[str]:
+def wait_for_line(process: subprocess.Popen[str], needle: str, timeout: float = 90) -> list[str]:
     seen: list[str] = []
     deadline = time.monotonic() + timeout
     assert process.stdout is not None

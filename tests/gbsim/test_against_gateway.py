@@ -23,7 +23,7 @@ class RecordingSink:
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
 
-    def send(self, task: str, **kwargs: Any) -> None:
+    def send(self, task: str, /, **kwargs: Any) -> None:
         self.sent.append((task.rsplit(".", 1)[-1], kwargs))
 
     def named(self, name: str) -> list[dict[str, Any]]:
@@ -73,10 +73,13 @@ async def test_gbsim_devices_register_and_report_their_catalog_to_the_gateway(
     await sim.start("127.0.0.1")
     try:
         assert await sim.wait_registered(timeout=10)
-        await eventually(lambda: len(sink.named("device_registered")) >= 3)
-        registered = sink.named("device_registered")
-        assert {r["transport"] for r in registered} == {transport}
-        assert {r["user_agent"] for r in registered} == {PROFILES[profile].user_agent}
+        def registered() -> list[dict[str, Any]]:
+            return [report for batch in sink.named("devices_registered") for report in batch["reports"]]
+
+        await eventually(lambda: len(registered()) >= 3)
+        registered_reports = registered()
+        assert {r["transport"] for r in registered_reports} == {transport}
+        assert {r["user_agent"] for r in registered_reports} == {PROFILES[profile].user_agent}
         # The gateway asks each new device who it is and what it has.
         await eventually(lambda: len({c["device_id"] for c in sink.named("catalog_apply")}) == 3)
         for applied in sink.named("catalog_apply"):

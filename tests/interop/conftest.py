@@ -16,7 +16,7 @@ class RecordingTasks:
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
 
-    def send(self, task: str, **kwargs: Any) -> None:
+    def send(self, task: str, /, **kwargs: Any) -> None:
         self.sent.append((task, kwargs))
 
     def names(self) -> list[str]:

@@ -34,7 +34,8 @@ async def test_pjsip_registers_with_digest_and_sends_a_manscdp_message(gateway, 
     result = await run_pjsua(transport, gateway.port, device_id, PASSWORD)
     assert result["register"][-1] == 200
     assert result["message"] == [200]
-    registered = [kwargs for name, kwargs in gateway.tasks.sent if name.endswith(".device_registered")]
+    gateway.app.tick()
+    registered = [r for name, kw in gateway.tasks.sent if name.endswith(".devices_registered") for r in kw["reports"]]
     assert [(r["device_id"], r["transport"]) for r in registered] == [(device_id, transport)]
     gateway.app.tick()
     keepalives = [kwargs["seen"] for name, kwargs in gateway.tasks.sent if name.endswith(".keepalives_apply")]

@@ -1,0 +1,3 @@
+import { DeviceTree } from "./tree.js";
+
+new DeviceTree(document.getElementById("tree-panel")).start();

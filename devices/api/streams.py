@@ -1,0 +1,151 @@
+"""Live video over the REST API: play a channel, list live streams, stop one.
+
+The gateway does the work (INVITE, media worker, keyframe wait; see sip_gateway/play.py); this
+layer finds the channel, asks the gateway over Redis, and signs the browser URLs: the media
+worker's HTTP address from its heartbeat with an expiring token in the path (media/tokens.py),
+valid for MEDIA_TOKEN_TTL seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gbplatform.redis_client import get_redis, key
+from media.tokens import stream_urls, token_sign
+
+from ..constants import MediaTransport
+from ..gateway_client import BusError, BusTimeout, CommandFailed, gateway_command
+from ..models import Channel, Device
+from .serializers import ErrorSerializer
+
+DEFAULT_TOKEN_TTL = 3600
+DEFAULT_PLAY_TIMEOUT = 30.0  # seconds: INVITE answer (10) + first keyframe (10) + bus waits, and a margin
+
+
+class PlayRequestSerializer(serializers.Serializer[dict[str, Any]]):
+    transport = serializers.ChoiceField(
+        choices=MediaTransport.choices,
+        required=False,
+        help_text="How RTP flows; default: the device's media_transport.",
+    )
+
+
+class StreamSerializer(serializers.Serializer[dict[str, Any]]):
+    stream_id = serializers.CharField()
+    device_id = serializers.CharField()
+    channel_id = serializers.CharField()
+    transport = serializers.CharField()
+    codec = serializers.CharField(allow_null=True)
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    viewers = serializers.IntegerField(help_text="Play requests answered with this stream.")
+    hls = serializers.URLField()
+    ws_fmp4 = serializers.CharField()
+    snapshot = serializers.URLField()
+
+
+class LiveStreamSerializer(StreamSerializer):
+    ssrc = serializers.CharField()
+    started_at = serializers.FloatField(help_text="Unix time.")
+    ws_viewers = serializers.IntegerField(help_text="WebSocket viewers connected now.")
+    stats = serializers.DictField(help_text="The media worker's receive statistics (loss, jitter, bitrate, fps).")
+
+
+class StreamListSerializer(serializers.Serializer[dict[str, Any]]):
+    count = serializers.IntegerField()
+    results = LiveStreamSerializer(many=True)
+
+
+class GatewayFailure(APIException):
+    def __init__(self, detail: str, status_code: int) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+
+
+def _gateway(command: str, *, timeout: float | None = None, **args: Any) -> dict[str, Any]:
+    try:
+        return gateway_command(command, timeout=timeout, **args)
+    except BusTimeout as exc:
+        raise GatewayFailure(str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from exc
+    except CommandFailed as exc:
+        raise GatewayFailure(str(exc), exc.status or status.HTTP_502_BAD_GATEWAY) from exc
+    except BusError as exc:
+        raise GatewayFailure(str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from exc
+
+
+def with_urls(stream: dict[str, Any]) -> dict[str, Any]:
+    """The stream with its browser URLs, signed now for MEDIA_TOKEN_TTL seconds."""
+    ttl = int(getattr(settings, "MEDIA_TOKEN_TTL", DEFAULT_TOKEN_TTL))
+    stream_id = str(stream["stream_id"])
+    token = token_sign(secret=settings.SECRET_KEY, stream_id=stream_id, expires=int(time.time()) + ttl)
+    return {**stream, **stream_urls(http_base=str(stream["http"]), stream_id=stream_id, token=token)}
+
+
+class ChannelPlayView(APIView):
+    @extend_schema(
+        operation_id="channel_play",
+        tags=["streams"],
+        request=PlayRequestSerializer,
+        responses={
+            200: StreamSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            415: ErrorSerializer,
+            502: ErrorSerializer,
+            503: ErrorSerializer,
+            504: ErrorSerializer,
+        },
+        description="Start live video of a channel (or join it when it is already live) and answer once "
+        "the first keyframe has arrived. 409: the device is not registered; 502: it refused the INVITE "
+        "(the SIP status is in `detail`); 504: no answer or no video in time; 503: no media worker or no "
+        "free RTP port; 415: the channel sends audio only.",
+    )
+    def post(self, request: Request, device_id: str, channel_id: str) -> Response:
+        device = get_object_or_404(Device, device_id=device_id)
+        channel = get_object_or_404(Channel, device=device, channel_id=channel_id)
+        form = PlayRequestSerializer(data=request.data or {})
+        form.is_valid(raise_exception=True)
+        transport = form.validated_data.get("transport") or device.media_transport
+        timeout = float(getattr(settings, "STREAM_PLAY_TIMEOUT", DEFAULT_PLAY_TIMEOUT))
+        stream = _gateway(
+            "stream.play",
+            timeout=timeout,
+            device_id=device.device_id,
+            channel_id=channel.channel_id,
+            transport=transport,
+        )
+        return Response(StreamSerializer(with_urls(stream)).data)
+
+
+class StreamListView(APIView):
+    @extend_schema(operation_id="stream_list", tags=["streams"], responses={200: StreamListSerializer})
+    def get(self, request: Request) -> Response:
+        """Live streams with their statistics. Without a gateway, the last known list (no statistics)."""
+        try:
+            streams = gateway_command("streams.list")["streams"]
+        except BusError:
+            raw = get_redis().hgetall(key("stream", "live"))
+            streams = [{**json.loads(value), "stats": {}} for value in raw.values()]
+        results = [LiveStreamSerializer(with_urls(stream)).data for stream in streams]
+        return Response({"count": len(results), "results": results})
+
+
+class StreamDetailView(APIView):
+    @extend_schema(
+        operation_id="stream_stop", tags=["streams"], responses={204: None, 404: ErrorSerializer, 503: ErrorSerializer}
+    )
+    def delete(self, request: Request, stream_id: str) -> Response:
+        """Stop a live stream for every viewer: BYE to the device, the RTP port released."""
+        _gateway("stream.stop", stream_id=stream_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,151 @@
+"""Fragmented MP4 for live view over WebSocket (MSE): an init segment, then moof+mdat fragments.
+
+PyAV's mp4 muxer (codec copy) writes into an in-memory sink; the bytes are cut at top-level box
+boundaries into the init segment (ftyp+moov) and fragments (moof+mdat). The muxer writes a
+fragment when the next frame arrives, so a per-frame fragment is one frame behind the input.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import struct
+
+import av
+
+from media.packets import TIME_BASE, frame_packet
+from media.ps.frame import Frame
+
+logger = logging.getLogger(__name__)
+
+_AV_CODECS = {"h264": "h264", "h265": "hevc"}
+
+
+class Fmp4Error(RuntimeError):
+    """The stream cannot be written as fragmented MP4 (an unsupported codec)."""
+
+
+def split_boxes(buf: bytearray) -> list[tuple[bytes, bytes]]:
+    """Remove complete top-level ISO BMFF boxes from the front of `buf`; return (type, box)."""
+    out: list[tuple[bytes, bytes]] = []
+    pos = 0
+    size_all = len(buf)
+    while size_all - pos >= 8:
+        size = struct.unpack_from("!I", buf, pos)[0]
+        header = 8
+        if size == 1:
+            if size_all - pos < 16:
+                break
+            size = struct.unpack_from("!Q", buf, pos + 8)[0]
+            header = 16
+        if size < header:
+            raise Fmp4Error(f"box of size {size} in the muxer's output")
+        if size_all - pos < size:
+            break
+        out.append((bytes(buf[pos + 4 : pos + 8]), bytes(buf[pos : pos + size])))
+        pos += size
+    del buf[:pos]
+    return out
+
+
+def mime_codec(init: bytes) -> str | None:
+    """The RFC 6381 codecs parameter MSE needs (e.g. avc1.4D401E), read from the init segment."""
+    at = init.find(b"avcC")
+    if at != -1 and len(init) >= at + 8:
+        profile, compat, level = init[at + 5], init[at + 6], init[at + 7]
+        return f"avc1.{profile:02X}{compat:02X}{level:02X}"
+    at = init.find(b"hvcC")
+    if at == -1 or len(init) < at + 4 + 13:
+        return None
+    c = init[at + 4 : at + 4 + 13]
+    space = ("", "A", "B", "C")[c[1] >> 6]
+    tier = "H" if c[1] & 0x20 else "L"
+    profile = c[1] & 0x1F
+    compat = int.from_bytes(c[2:6], "big")
+    compat_reversed = int(f"{compat:032b}"[::-1], 2)
+    constraints = list(c[6:12])
+    while constraints and constraints[-1] == 0:
+        constraints.pop()
+    tag = "hvc1" if b"hvc1" in init else "hev1"
+    parts = [tag, f"{space}{profile}", f"{compat_reversed:X}", f"{tier}{c[12]}"]
+    parts += [f"{b:X}" for b in constraints]
+    return ".".join(parts)
+
+
+class _Sink(io.RawIOBase):
+    def __init__(self) -> None:
+        self.buf = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        self.buf += data
+        return len(data)
+
+
+class Fmp4Fragmenter:
+    """Frames in (Annex B, 90 kHz, increasing DTS), fMP4 bytes out.
+
+    `per_frame=True` cuts a fragment at every frame (lowest latency); otherwise at keyframes.
+    The first frame must be a keyframe carrying the parameter sets. A frame the muxer rejects is
+    dropped and counted in `errors`; it never raises to the caller after the first frame.
+    """
+
+    def __init__(self, codec: str, width: int | None, height: int | None, *, per_frame: bool = True) -> None:
+        name = _AV_CODECS.get(codec)
+        if name is None:
+            raise Fmp4Error(f"no fMP4 output for {codec}")
+        flags = "empty_moov+default_base_moof+" + ("frag_every_frame" if per_frame else "frag_keyframe")
+        self._sink = _Sink()
+        self._container = av.open(
+            self._sink, "w", format="mp4", options={"movflags": flags, "flush_packets": "1"}
+        )
+        self._stream = self._container.add_mux_stream(name, width=width or 0, height=height or 0)
+        self._stream.time_base = TIME_BASE
+        self.init: bytes | None = None
+        self.mime: str | None = None
+        self.errors = 0
+        self._head: list[bytes] = []
+        self._pending: list[bytes] = []
+        self._closed = False
+
+    def push(self, frame: Frame, pts: int, dts: int) -> list[bytes]:
+        """Mux one frame; return the fragments completed so far (usually the previous frame's)."""
+        if self._closed:
+            return []
+        packet = frame_packet(frame, self._stream, pts, dts)
+        try:
+            self._container.mux(packet)
+        except (av.FFmpegError, ValueError) as exc:
+            self.errors += 1
+            logger.debug("fmp4: frame at dts %d dropped: %s", dts, exc)
+            return []
+        return self._collect()
+
+    def close(self) -> list[bytes]:
+        """Flush the last fragment and release the muxer."""
+        if self._closed:
+            return []
+        self._closed = True
+        try:
+            self._container.close()
+        except (av.FFmpegError, ValueError) as exc:
+            logger.debug("fmp4: close failed: %s", exc)
+        return self._collect()
+
+    def _collect(self) -> list[bytes]:
+        fragments: list[bytes] = []
+        for kind, box in split_boxes(self._sink.buf):
+            if self.init is None:
+                self._head.append(box)
+                if kind == b"moov":
+                    self.init = b"".join(self._head)
+                    self.mime = mime_codec(self.init)
+                    self._head = []
+                continue
+            self._pending.append(box)
+            if kind == b"mdat":
+                fragments.append(b"".join(self._pending))
+                self._pending = []
+        return fragments

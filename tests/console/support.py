@@ -1,0 +1,93 @@
+"""Helpers of the console's browser tests: the test data, waiting, and running Django code
+beside Playwright's sync API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .browser import SCREENSHOTS
+
+USERNAME = "operator"
+PASSWORD = "operator-password-1"
+BIG_DEVICE = "34020000001110000001"
+BIG_CHANNELS = 10_000
+SIM_DEVICES = 2
+SIM_CHANNELS = 40
+
+T = TypeVar("T")
+
+
+@dataclass
+class Platform:
+    url: str
+    device_ids: list[str]
+    channels_per_device: int
+
+
+def wait_for(check: Any, timeout: float = 30.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached in {timeout} s")
+        time.sleep(0.1)
+
+
+def big_device_create() -> None:
+    """A device with 10,000 channels, written straight to the database (the tree's load test)."""
+    from devices.models import Channel, Device
+
+    device = Device.objects.create(device_id=BIG_DEVICE, name="大型 NVR", online=True)
+    Channel.objects.bulk_create(
+        [
+            Channel(device=device, channel_id=f"3402000000132{n:07d}", name=f"摄像机 {n:05d}", status="on" if n % 3 else "off")
+            for n in range(1, BIG_CHANNELS + 1)
+        ],
+        batch_size=2000,
+    )
+
+
+@contextmanager
+def database_for_tests() -> Iterator[None]:
+    """The test database, created here when no collected test was marked `django_db` (pytest-django
+    then creates none, e.g. under `-k`); never the platform's own database."""
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
+    if connection.settings_dict["NAME"] == connection.creation._get_test_db_name():  # type: ignore[attr-defined]
+        yield
+        return
+    created = setup_databases(verbosity=0, interactive=False, aliases=dict.fromkeys(["default"]))
+    try:
+        yield
+    finally:
+        teardown_databases(created, verbosity=0)
+
+
+def off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run Django code from a thread of its own: Playwright's sync API keeps an event loop in the
+    test's thread, where Django refuses database access and async_to_sync refuses to run."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(function, *args, **kwargs).result(timeout=30)
+
+
+def event_publish(event_type: str, **payload: Any) -> None:
+    """Publish a platform event as a service would."""
+    from devices.events import event_publish as publish
+
+    off_loop(publish, event_type, **payload)
+
+
+def screenshot(tab: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    tab.screenshot(path=str(path))
+    return path
