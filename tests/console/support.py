@@ -62,7 +62,11 @@ def database_for_tests() -> Iterator[None]:
     from django.db import connection
     from django.test.utils import setup_databases, teardown_databases
 
-    if connection.settings_dict["NAME"] == connection.creation._get_test_db_name():  # type: ignore[attr-defined]
+    name = str(connection.settings_dict["NAME"])
+    test_name = (connection.settings_dict.get("TEST") or {}).get("NAME")
+    # pytest-django already switched to the test database: its NAME is the TEST NAME (SQLite here)
+    # or the "test_" prefixed one (PostgreSQL). Creating another would leave two in use.
+    if name == test_name or name.startswith("test_"):
         yield
         return
     created = setup_databases(verbosity=0, interactive=False, aliases=dict.fromkeys(["default"]))

@@ -81,15 +81,17 @@ def test_a_channel_plays_in_a_cell_closing_it_or_stopping_it_releases_the_stream
     expect(cell).not_to_have_class(re.compile(r"\bplaying\b"))
     wait_for(lambda: len(off_loop(live_stack.live_streams)) == 1, 10, "the closed cell's stream stopped")
 
-    # The streams page lists the one left and stops it.
-    page.click("a[href='/streams/']")
-    row = page.locator("#streams-table tbody tr")
+    # The streams page, opened beside the live view (leaving the live view releases its streams),
+    # lists the one left and stops it.
+    streams_page = page.context.new_page()
+    streams_page.goto(page.url.split("/live/")[0] + "/streams/")
+    row = streams_page.locator("#streams-table tbody tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text(camera.channel_ids[1])
     expect(row).to_contain_text("kbit/s")
     row.locator("[data-stop]").click()
     expect(row).to_have_count(0)
-    expect(page.locator("#streams-empty")).to_be_visible()
+    expect(streams_page.locator("#streams-empty")).to_be_visible()
     wait_for(lambda: off_loop(live_stack.live_streams) == [], 10, "the stream stopped from the streams page")
 
 
