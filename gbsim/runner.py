@@ -173,6 +173,14 @@ class Simulator:
                 device.send_position(self._loop.time(), longitude + index * 1e-4, latitude)
                 self._drain(index)
 
+    def set_channel_status(self, channel_id: str, online: bool) -> None:
+        """A channel goes on or off line on its device: catalog subscribers get a NOTIFY."""
+        assert self._loop is not None
+        for index, device in enumerate(self.devices):
+            if channel_id in device.cfg.channel_ids:
+                device.set_channel_status(channel_id, online, self._loop.time())
+                self._drain(index)
+
     def hang_up_all(self) -> int:
         """Every device ends its media sessions with a BYE; returns how many it ended."""
         assert self._loop is not None

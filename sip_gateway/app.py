@@ -15,6 +15,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from sip_gateway.catalog_subscriptions import CatalogSubscriptions
 from sip_gateway.core.message import Request, Response
 from sip_gateway.core.responses import make_response
 from sip_gateway.core.transaction import RequestReceived
@@ -82,6 +83,7 @@ class GatewayApp:
         self._background: set[asyncio.Task[Any]] = set()
         self._registrations: dict[str, dict[str, Any]] = {}
         self.player: Player | None = None  # live video (sip_gateway/play.py), set by the service
+        self.subscriptions = CatalogSubscriptions(endpoint=endpoint, identity=requests.identity, timeout=query_timeout)
 
     # --- incoming requests ---------------------------------------------------------------------
     def on_request(self, event: RequestReceived) -> None:
@@ -113,6 +115,7 @@ class GatewayApp:
             device_id = event.request.from_addr.sip_uri.user or ""
             logger.info("device %s unregistered", device_id)
             self.tick_registrations()
+            self.subscriptions.forget(device_id)
             self.send_task("device_unregistered", device_id=device_id, at=self.wall_clock().isoformat())
 
     def _report_registration(self, registration: Registration) -> None:
@@ -169,8 +172,15 @@ class GatewayApp:
         except ManscdpError as exc:
             self.endpoint.send_response(make_response(request, 400, headers=[("Warning", f'399 - "{str(exc)[:100]}"')]))
             return
-        self.endpoint.send_response(make_response(request, 200))
-        device_id = self._sender(request) or message.device_id or ""
+        ours = self.subscriptions.on_notify(request)
+        if ours is not None:
+            device_id, answer = ours
+            self.endpoint.send_response(answer)
+            if answer.status >= 300:
+                return
+        else:  # some devices notify outside any subscription dialog: accept what they say
+            self.endpoint.send_response(make_response(request, 200))
+            device_id = self._sender(request) or message.device_id or ""
         if isinstance(message, CatalogResponse) and message.items:
             self.send_task("catalog_notify_apply",
                 device_id=device_id,
@@ -271,8 +281,24 @@ class GatewayApp:
             await self.query(device_id, lambda sn: manscdp_build.query_device_info(sn, device_id))
             await self.catalog_refresh(device_id, announce=False)
             await self.query(device_id, lambda sn: manscdp_build.query_device_status(sn, device_id))
+            await self.catalog_subscribe(device_id)
         except (LookupError, SipTimeout, RuntimeError, TimeoutError) as exc:
             logger.warning("queries after registration of %s failed: %s", device_id, exc)
+
+    async def catalog_subscribe(self, device_id: str) -> bool:
+        """Subscribe to the device's catalog changes (NOTIFY ADD/DEL/UPDATE/ON/OFF/...)."""
+        registration = self.registrar.get(device_id)
+        if registration is None:
+            self.subscriptions.forget(device_id)
+            return False
+        return await self.subscriptions.subscribe(registration, next(self._sn))
+
+    async def _catalog_subscription_refresh(self, device_id: str) -> None:
+        registration = self.registrar.get(device_id)
+        if registration is None:
+            self.subscriptions.forget(device_id)
+        elif not await self.subscriptions.refresh(registration):
+            await self.catalog_subscribe(device_id)  # refused or lost: start a new one
 
     # --- periodic work -------------------------------------------------------------------------------
     def send_task(self, task: str, /, **kwargs: Any) -> None:
@@ -294,7 +320,15 @@ class GatewayApp:
         seen = self.keepalives.take()
         if seen:
             self.send_task("keepalives_apply", seen=seen)
+        for device_id, verdict in self.subscriptions.due(now):
+            if verdict == "refresh":
+                self.spawn(self._catalog_subscription_refresh(device_id))
+            else:
+                self.subscriptions.forget(device_id)
+                if self.registrar.get(device_id) is not None:
+                    self.spawn(self.catalog_subscribe(device_id))
         for device_id, reason in self.registrar.expire(now, self.keepalive_timeout):
+            self.subscriptions.forget(device_id)
             logger.info("device %s is offline: %s", device_id, reason)
             self.send_task("device_offline", device_id=device_id, reason=reason)
         for assembled in self.catalogs.expire(now):

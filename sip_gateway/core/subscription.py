@@ -208,9 +208,15 @@ class Subscriber:
             if self.subscribe_request is None:
                 return make_response(notify, 481)
             ours = answer_invite(notify, 200, local_tag=self.local_tag, contact=self.contact)
-            self.dialog = Dialog.uas(notify, ours, self.local)
-            # The dialog is ours as subscriber: our CSeq continues from the SUBSCRIBE.
-            self.dialog.local_seq = self.subscribe_request.cseq.number
+            try:
+                self.dialog = Dialog.uas(notify, ours, self.local)
+            except ValueError:
+                # Devices often omit Contact on NOTIFY: the 2xx to our SUBSCRIBE, still on its
+                # way, creates the dialog instead; the NOTIFY itself is still welcome.
+                self.dialog = None
+            else:
+                # The dialog is ours as subscriber: our CSeq continues from the SUBSCRIBE.
+                self.dialog.local_seq = self.subscribe_request.cseq.number
         else:
             refused = self.dialog.check_cseq(notify)
             if refused is not None:

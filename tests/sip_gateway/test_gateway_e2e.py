@@ -226,3 +226,34 @@ async def test_a_catalog_of_thousands_of_one_item_gb2312_messages_is_assembled_w
         assert state == "complete"
     finally:
         await device.close()
+
+
+async def test_the_gateway_subscribes_to_a_catalog_and_applies_channel_status_notifies(gateway):
+    from django.conf import settings
+
+    from gbsim.config import DeviceConfig, Timing, channel_ids, device_ids
+    from gbsim.runner import Simulator
+
+    device_id = device_ids("34020000", 1, first_serial=700)[0]
+    channel_list = channel_ids("34020000", 70, 2)
+    config = DeviceConfig(
+        device_id=device_id,
+        channel_ids=channel_list,
+        server_id=settings.SIP_ID,
+        domain=settings.SIP_DOMAIN,
+        password=settings.SIP_PASSWORD,
+        timing=Timing(expires=3600, keepalive_interval=5),
+    )
+    sim = Simulator([config], platform=("udp", "127.0.0.1", gateway.port), seed=7)
+    await sim.start("127.0.0.1")
+    try:
+        assert await sim.wait_registered(timeout=10)
+        await eventually(lambda: Channel.objects.filter(device__device_id=device_id, status="on").count() == 2)
+        await eventually(lambda: getattr(gateway.app.subscriptions.by_device.get(device_id), "state", "") == "active")
+
+        sim.set_channel_status(channel_list[0], online=False)  # the device NOTIFYs: Event OFF
+        await eventually(lambda: Channel.objects.get(channel_id=channel_list[0]).status == "off")
+        assert await sync_to_async(lambda: Channel.objects.get(channel_id=channel_list[1]).status)() == "on"
+    finally:
+        await sim.stop(grace=1.0)
+    await eventually(lambda: device_id not in gateway.app.subscriptions.by_device, timeout=10)

@@ -162,6 +162,20 @@ def test_notify_before_the_200_creates_the_dialog() -> None:
     assert str(refresh.cseq) == "2 SUBSCRIBE" and refresh.to_addr.tag == "dev1"
 
 
+def test_notify_without_contact_before_the_200_is_accepted_and_the_200_makes_the_dialog() -> None:
+    sub = subscriber()
+    subscribe = req(sub.subscribe(branch="z9hG4bKs1"))
+    notifier, ok = Notifier.accept(
+        subscribe, now=0.0, local_tag="dev1", contact="sip:d@10.0.0.2", local=DEVICE
+    )
+    notify = req(notifier.notify(branch="z9hG4bKearly", now=0.0))
+    notify.headers.remove("Contact")  # as many devices send it
+    assert sub.on_notify(notify, 0.0).status == 200
+    assert sub.dialog is None
+    sub.on_response(resp(ok), 0.1)
+    assert sub.dialog is not None and sub.state == ACTIVE
+
+
 def test_notify_of_another_subscription_gets_481() -> None:
     sub, _, _ = established()
     other_sub, other_notifier, _ = established()
