@@ -350,7 +350,9 @@ class Player:
         return {"streams": [{**s.as_dict(), "stats": s.stats} for s in self.table]}
 
     async def close_all(self) -> None:
-        """Gateway shutdown: BYE every stream and close it on its worker."""
+        """Gateway shutdown: BYE every stream and close it on its worker. The workers are often
+        stopping at the same moment, so nobody waits long for them."""
+        self.workers.bus_timeout = min(self.workers.bus_timeout, 1.0)
         sessions = [s for s in list(self.table) if self.table.remove(s.stream_id) is not None]
         await asyncio.gather(*(self._end(s, "shutdown") for s in sessions), return_exceptions=True)
         if self._background:

@@ -273,10 +273,13 @@ class GatewayService(Service):
         self.stopping.set()
         await asyncio.wait([*self._loops, *([self._bus_task] if self._bus_task else [])], timeout=10)
         if self.player is not None:
-            try:
-                await asyncio.wait_for(self.player.close_all(), timeout=10)
-            except Exception as exc:
-                logger.warning("live streams not all closed: %s", exc)
+            # Bounded without cancelling: redis-py does not survive cancellation mid-command.
+            closing = asyncio.ensure_future(self.player.close_all())
+            done, _ = await asyncio.wait([closing], timeout=3)
+            if not done:
+                logger.warning("live streams not all closed at shutdown")
+            elif closing.exception() is not None:
+                logger.warning("live streams not all closed: %s", closing.exception())
         if self.app is not None:
             self.app.tick()  # last keepalive batch
             await self.app.drain()
