@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 EventPublisher = Callable[..., Awaitable[None]]
 TASKS = "devices.tasks."
 PROGRESS_EVERY = 0.5  # seconds between catalog.progress events for one sync
+QUERY_CONCURRENCY = 32  # new devices being queried at once
 
 
 def catalog_item_dict(item: CatalogItem) -> dict[str, Any]:
@@ -82,6 +83,7 @@ class GatewayApp:
         self._sn = itertools.count(1)
         self._background: set[asyncio.Task[Any]] = set()
         self._registrations: dict[str, dict[str, Any]] = {}
+        self._query_slots = asyncio.Semaphore(QUERY_CONCURRENCY)
         self.player: Player | None = None  # live video (sip_gateway/play.py), set by the service
         self.subscriptions = CatalogSubscriptions(endpoint=endpoint, identity=requests.identity, timeout=query_timeout)
 
@@ -276,7 +278,13 @@ class GatewayApp:
         ]
 
     async def after_registration(self, device_id: str) -> None:
-        """What a platform asks a device that just appeared: who it is, what it has, how it is."""
+        """What a platform asks a device that just appeared: who it is, what it has, how it is.
+
+        A few devices at a time: in a registration storm, answering REGISTERs comes first."""
+        async with self._query_slots:
+            await self._query_new_device(device_id)
+
+    async def _query_new_device(self, device_id: str) -> None:
         try:
             await self.query(device_id, lambda sn: manscdp_build.query_device_info(sn, device_id))
             await self.catalog_refresh(device_id, announce=False)
