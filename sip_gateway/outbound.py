@@ -6,7 +6,7 @@ import itertools
 import secrets
 from dataclasses import dataclass
 
-from sip_gateway.core.headers import Headers
+from sip_gateway.core.dialog import build_request
 from sip_gateway.core.message import Request
 from sip_gateway.transport import Peer
 
@@ -27,10 +27,6 @@ class RequestFactory:
         self.identity = identity
         self._cseq = itertools.count(1)
 
-    def _via(self, peer: Peer) -> str:
-        transport = "TCP" if peer[0] == "tcp" else "UDP"
-        return f"SIP/2.0/{transport} {self.identity.host}:{self.identity.port};rport;branch=z9hG4bK{secrets.token_hex(8)}"
-
     def out_of_dialog(
         self,
         method: str,
@@ -44,22 +40,22 @@ class RequestFactory:
         from_tag: str | None = None,
         cseq: int | None = None,
     ) -> Request:
+        """A request to a device outside any dialog, built by the SIP core's `build_request`."""
         me = self.identity
-        headers = Headers(
-            [
-                ("Via", self._via(peer)),
-                ("From", f"<sip:{me.sip_id}@{me.domain}>;tag={from_tag or secrets.token_hex(5)}"),
-                ("To", f"<sip:{device_id}@{me.domain}>"),
-                ("Call-ID", call_id or f"{secrets.token_hex(10)}@{me.host}"),
-                ("CSeq", f"{cseq if cseq is not None else next(self._cseq)} {method}"),
-                ("Max-Forwards", "70"),
-                ("User-Agent", USER_AGENT),
-                *extra,
-            ]
-        )
-        if method in ("SUBSCRIBE", "INVITE"):
-            headers.add("Contact", f"<sip:{me.sip_id}@{me.host}:{me.port}>")
-        if body and content_type:
-            headers.add("Content-Type", content_type)
         host = f"[{peer[1]}]" if ":" in peer[1] else peer[1]
-        return Request(method, f"sip:{device_id}@{host}:{peer[2]}", headers, body)
+        return build_request(
+            method,
+            f"sip:{device_id}@{host}:{peer[2]}",
+            from_addr=f"<sip:{me.sip_id}@{me.domain}>;tag={from_tag or secrets.token_hex(5)}",
+            to_addr=f"<sip:{device_id}@{me.domain}>",
+            call_id=call_id or f"{secrets.token_hex(10)}@{me.host}",
+            cseq=cseq if cseq is not None else next(self._cseq),
+            via_host=me.host,
+            via_port=me.port,
+            transport="TCP" if peer[0] == "tcp" else "UDP",
+            branch=f"z9hG4bK{secrets.token_hex(8)}",
+            contact=f"<sip:{me.sip_id}@{me.host}:{me.port}>" if method in ("SUBSCRIBE", "INVITE") else None,
+            body=body,
+            content_type=content_type if body else None,
+            extra_headers=(("User-Agent", USER_AGENT), *extra),
+        )

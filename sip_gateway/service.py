@@ -8,8 +8,9 @@ import hashlib
 import json
 import logging
 import zoneinfo
+from collections.abc import Awaitable
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 
@@ -30,6 +31,7 @@ from sip_gateway.registrar import Registrar
 from sip_gateway.task_sink import CeleryTaskSink, TaskSink
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 GATEWAY_BUS = "gateway"
 TICK_SECONDS = 1.0
@@ -62,6 +64,17 @@ def play_config() -> PlayConfig:
         invite_timeout=float(getattr(settings, "STREAM_INVITE_TIMEOUT", 10)),
         rtp_timeout=float(rtp_timeout) if rtp_timeout else None,
     )
+
+
+async def _device_answer(device_id: str, what: str, asking: Awaitable[T]) -> T:
+    """What a device answered, or the bus error a client can act on: 409 when the device is not
+    registered, 502 when it does not accept the request."""
+    try:
+        return await asking
+    except LookupError as exc:
+        raise CommandFailed(str(exc), status=409) from exc
+    except (SipTimeout, RuntimeError, TimeoutError) as exc:
+        raise CommandFailed(f"device {device_id} did not accept {what}: {exc}", status=502) from exc
 
 
 class GatewayService(Service):
@@ -233,23 +246,13 @@ class GatewayService(Service):
     async def _cmd_catalog_refresh(self, args: dict[str, Any]) -> dict[str, Any]:
         assert self.app is not None
         device_id = str(args.get("device_id", ""))
-        try:
-            sn = await self.app.catalog_refresh(device_id)
-        except LookupError as exc:
-            raise CommandFailed(str(exc), status=409) from exc
-        except (SipTimeout, RuntimeError, TimeoutError) as exc:
-            raise CommandFailed(f"device {device_id} did not accept the catalog query: {exc}", status=502) from exc
+        sn = await _device_answer(device_id, "the catalog query", self.app.catalog_refresh(device_id))
         return {"device_id": device_id, "sn": sn}
 
     async def _cmd_device_query(self, args: dict[str, Any]) -> dict[str, Any]:
         assert self.app is not None
         device_id = str(args.get("device_id", ""))
-        try:
-            sns = await self.app.query_info_and_status(device_id)
-        except LookupError as exc:
-            raise CommandFailed(str(exc), status=409) from exc
-        except (SipTimeout, RuntimeError, TimeoutError) as exc:
-            raise CommandFailed(f"device {device_id} did not accept the query: {exc}", status=502) from exc
+        sns = await _device_answer(device_id, "the query", self.app.query_info_and_status(device_id))
         return {"device_id": device_id, "sn": sns[-1]}
 
     async def _cmd_stream_play(self, args: dict[str, Any]) -> dict[str, Any]:

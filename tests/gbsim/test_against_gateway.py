@@ -17,22 +17,12 @@ from gbsim.config import DeviceConfig, Timing, channel_ids, device_ids
 from gbsim.profiles import PROFILES
 from gbsim.runner import Simulator
 from sip_gateway.service import GatewayService
-
-
-class RecordingSink:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-
-    def send(self, task: str, /, **kwargs: Any) -> None:
-        self.sent.append((task.rsplit(".", 1)[-1], kwargs))
-
-    def named(self, name: str) -> list[dict[str, Any]]:
-        return [kwargs for task, kwargs in self.sent if task == name]
+from tests.recording_tasks import RecordingTasks
 
 
 @pytest.fixture
-async def gateway() -> AsyncIterator[tuple[GatewayService, RecordingSink]]:
-    sink = RecordingSink()
+async def gateway() -> AsyncIterator[tuple[GatewayService, RecordingTasks]]:
+    sink = RecordingTasks()
     service = GatewayService(bind="127.0.0.1", port=0, tasks=sink)
     await service.start()
     try:
@@ -52,7 +42,7 @@ async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> None:
 
 @pytest.mark.parametrize(("transport", "profile"), [("udp", "hikvision"), ("tcp", "standard")])
 async def test_gbsim_devices_register_and_report_their_catalog_to_the_gateway(
-    gateway: tuple[GatewayService, RecordingSink], transport: str, profile: str
+    gateway: tuple[GatewayService, RecordingTasks], transport: str, profile: str
 ) -> None:
     service, sink = gateway
     timing = Timing(expires=3600, keepalive_interval=0.5, request_timeout=5)

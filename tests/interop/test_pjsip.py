@@ -35,10 +35,10 @@ async def test_pjsip_registers_with_digest_and_sends_a_manscdp_message(gateway, 
     assert result["register"][-1] == 200
     assert result["message"] == [200]
     gateway.app.tick()
-    registered = [r for name, kw in gateway.tasks.sent if name.endswith(".devices_registered") for r in kw["reports"]]
+    registered = [report for batch in gateway.tasks.named("devices_registered") for report in batch["reports"]]
     assert [(r["device_id"], r["transport"]) for r in registered] == [(device_id, transport)]
     gateway.app.tick()
-    keepalives = [kwargs["seen"] for name, kwargs in gateway.tasks.sent if name.endswith(".keepalives_apply")]
+    keepalives = [kwargs["seen"] for kwargs in gateway.tasks.named("keepalives_apply")]
     assert any(device_id in seen for seen in keepalives)  # the MESSAGE was taken as a keepalive
     # pjsua2 unregisters (Expires: 0) when its account shuts down
     assert "device_unregistered" in gateway.tasks.names()
