@@ -63,6 +63,8 @@ def test_dashboard_counts_devices_and_shows_events_live(page: Any, console_platf
 def test_a_gbsim_device_is_found_by_search_and_its_channels_open(page: Any, console_platform: Platform) -> None:
     device_id = console_platform.device_ids[1]
     page.click("a[href='/tree/']")
+    # The tree module listens for typing once it has run: its first level shows that it has.
+    page.wait_for_function("() => document.querySelector('#tree-root li') !== null")
     page.fill("#tree-search", device_id[-6:])
     result = page.locator(f"#tree-results li[data-node-id='device:{device_id}']")
     expect(result).to_be_visible()
