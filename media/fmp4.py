@@ -15,6 +15,7 @@ import av
 
 from media.packets import TIME_BASE, frame_packet
 from media.ps.frame import Frame
+from media.ps.h26x import unescape_rbsp
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,32 @@ def mime_codec(init: bytes) -> str | None:
     at = init.find(b"hvcC")
     if at == -1 or len(init) < at + 4 + 13:
         return None
-    c = init[at + 4 : at + 4 + 13]
+    return _hevc_codecs("hvc1" if b"hvc1" in init else "hev1", init[at + 4 : at + 4 + 13])
+
+
+def mime_from_sps(codec: str, sps: bytes | None) -> str | None:
+    """The same codecs parameter as `mime_codec`, from the SPS alone: no muxer needs to run.
+
+    H.264: profile, constraint flags and level are the SPS's first three bytes, as avcC copies
+    them. H.265: the general profile_tier_level is the 12 bytes after the SPS's first RBSP byte,
+    as hvcC copies it; FFmpeg's mp4 muxer tags HEVC `hev1`.
+    """
+    if not sps:
+        return None
+    if codec == "h264":
+        if len(sps) < 4:
+            return None
+        return f"avc1.{sps[1]:02X}{sps[2]:02X}{sps[3]:02X}"
+    if codec == "h265":
+        rbsp = unescape_rbsp(sps[2:24])  # 13 RBSP bytes, plus room for emulation bytes
+        if len(rbsp) < 13:
+            return None
+        return _hevc_codecs("hev1", b"\x01" + rbsp[1:13])
+    return None
+
+
+def _hevc_codecs(tag: str, c: bytes) -> str:
+    """RFC 6381 / ISO 14496-15 annex E string from hvcC's first 13 bytes."""
     space = ("", "A", "B", "C")[c[1] >> 6]
     tier = "H" if c[1] & 0x20 else "L"
     profile = c[1] & 0x1F
@@ -66,7 +92,6 @@ def mime_codec(init: bytes) -> str | None:
     constraints = list(c[6:12])
     while constraints and constraints[-1] == 0:
         constraints.pop()
-    tag = "hvc1" if b"hvc1" in init else "hev1"
     parts = [tag, f"{space}{profile}", f"{compat_reversed:X}", f"{tier}{c[12]}"]
     parts += [f"{b:X}" for b in constraints]
     return ".".join(parts)

@@ -51,6 +51,9 @@ class HlsWriter:
         extension = "m4s" if self.segment_type == "fmp4" else "ts"
         options = {
             "hls_time": f"{segment_seconds:g}",
+            # A writer starts on demand, primed with the current group of pictures: cut the first
+            # segments at the next keyframe so the playlist exists after one group, not two.
+            "hls_init_time": f"{min(segment_seconds, 0.5):g}",
             "hls_list_size": str(list_size),
             "hls_segment_type": self.segment_type,
             "hls_segment_filename": str(directory / f"seg%06d.{extension}"),

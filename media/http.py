@@ -39,6 +39,9 @@ _TYPES = {
     ".mp4": "video/mp4",
 }
 WS_READY_TIMEOUT = 10.0
+# HLS starts on the first request; the playlist exists one group of pictures later. A request for
+# it waits that long rather than answering 404 (players and ffprobe then fail or back off).
+HLS_READY_TIMEOUT = 4.5
 
 
 class MediaHttpApp:
@@ -70,7 +73,8 @@ class MediaHttpApp:
             return
         if kind != "http":
             return
-        if match is not None and authorised and (live := self.lookup(match["stream"])) is not None:
+        live = self.lookup(match["stream"]) if match is not None and authorised else None
+        if live is not None:
             live.http_requests += 1  # viewing activity: the gateway stops streams nobody fetches
         if match is None:
             await _respond(send, 404, b"not found\n")
@@ -81,6 +85,8 @@ class MediaHttpApp:
         elif match["name"] == "snapshot.jpg":
             await self._snapshot(match["stream"], send)
         elif _FILES.match(match["name"]):
+            if live is not None:
+                await _hls_requested(live, match["name"])
             await self._file(match["stream"], match["name"], send, head=scope.get("method") == "HEAD")
         else:
             await _respond(send, 404, b"not found\n")
@@ -151,6 +157,15 @@ class MediaHttpApp:
         finally:
             live.remove_viewer(viewer)
             watcher.cancel()
+
+
+async def _hls_requested(live: LiveStream, name: str) -> None:
+    """Keep the HLS writer running; a playlist request also waits for its first segment."""
+    live.request_hls()
+    if name != "index.m3u8" or live.hls_ready.is_set() or live.video is None:
+        return  # no keyframe yet: nothing to wait for, the writer starts at the first one
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(live.hls_ready.wait(), timeout=HLS_READY_TIMEOUT)
 
 
 async def _until_disconnect(receive: Receive) -> None:

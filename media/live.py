@@ -1,9 +1,12 @@
 """One live stream inside the worker: a receive session feeding the outputs and the viewers.
 
 `LiveStream.receive(datagram, now)` is called by whichever receiver (UDP, TCP) owns the stream.
-Outputs start on the first keyframe: HLS files, fMP4 fragments for WebSocket viewers, and the
-latest keyframe kept for snapshots. A failing output is logged and switched off; it never takes
-the stream, or the worker, down with it.
+Muxing is on demand: a stream nobody watches is received, demuxed and its current group of
+pictures kept (media/gop.py), with the latest keyframe for snapshots. The fMP4 fragmenter starts
+when the first WebSocket viewer joins, the HLS writer when the playlist is first requested; both
+are primed from the kept group at once, so the viewer does not wait for the next keyframe. Each
+stops again at a keyframe once nobody has watched it for its linger time. A failing output is
+logged and switched off; it never takes the stream, or the worker, down with it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from media.fmp4 import Fmp4Fragmenter
+from media.fmp4 import Fmp4Fragmenter, mime_from_sps
+from media.gop import GopCache
 from media.hls import HlsWriter
 from media.ps.frame import Frame
 from media.session import StreamSession, VideoInfo
@@ -35,6 +39,10 @@ class OutputConfig:
     fmp4: bool = True
     fmp4_per_frame: bool = True
     keep_files: bool = False
+    hls_linger: float = 30.0
+    """Seconds the HLS writer keeps running after the last playlist or segment request."""
+    fmp4_linger: float = 10.0
+    """Seconds the fMP4 fragmenter keeps running after the last WebSocket viewer left."""
 
 
 class Viewer:
@@ -63,22 +71,32 @@ class LiveStream:
         self.directory = directory
         self.config = config
         self.ready = asyncio.Event()
+        """Set at the first video keyframe (or once the stream proves audio only, or closes)."""
+        self.hls_ready = asyncio.Event()
+        """Set while the running HLS writer has a playlist with at least one segment."""
         self.closed = False
         self.hls: HlsWriter | None = None
         self.fmp4: Fmp4Fragmenter | None = None
         self.timeline = Timeline()
         self.keyframe: Frame | None = None
-        self.gop: list[bytes] = []
+        self.gop = GopCache()
         self.viewers: set[Viewer] = set()
         self.output_errors = 0
         self.datagrams = 0
         self.receive_errors = 0
-        self._init_published = False
-        self._outputs_started = False
         self.port: int | None = None
         self.transport_kind = "udp"
         self.close_reason: str | None = None
         self.http_requests = 0  # HLS and snapshot requests served: the gateway's idle stop reads it
+        self.hls_requests = 0
+        self.hls_starts = 0
+        self.fmp4_starts = 0
+        self._fragments: list[bytes] = []  # fMP4 fragments since the last sync sample: late joiners
+        self._init_published = False
+        self._hls_requests_seen = 0
+        self._hls_wanted = False  # requested while there was no group to prime a writer with
+        self._hls_watched_at = 0.0
+        self._fmp4_watched_at = 0.0
 
     @property
     def stream_id(self) -> str:
@@ -101,64 +119,153 @@ class LiveStream:
                 logger.exception("stream %s: packet dropped by an internal error", self.stream_id)
             return
         if frames:
-            self._deliver(frames)
+            self._deliver(frames, now)
         elif self.session.audio_only and not self.ready.is_set():
             self.ready.set()  # wake keyframe waiters so they can say "audio only" now
 
-    def _deliver(self, frames: list[Frame]) -> None:
+    def _deliver(self, frames: list[Frame], now: float) -> None:
         for frame in frames:
             if frame.stream != "video":
-                continue  # G.711 -> AAC is not done yet: audio is not muxed
-            if not self._outputs_started:
-                self._start_outputs(frame)
+                continue  # G.711 -> AAC is not done yet: audio is neither kept nor muxed
             pts, dts = self.timeline.map(frame.pts, frame.dts)
             if frame.keyframe:
                 self.keyframe = frame
-            self._write(frame, pts, dts)
+                self._stop_unwatched(now)
+            self.gop.add(frame, pts, dts)
+            if self.hls is not None:
+                self._write_hls(frame, pts, dts)
+            if self.fmp4 is not None:
+                self._write_fmp4(frame, pts, dts)
+            if frame.keyframe:
+                self._start_wanted()
+            if not self.ready.is_set():
+                self.ready.set()
 
-    def _start_outputs(self, frame: Frame) -> None:
-        self._outputs_started = True
-        video = self.session.video
-        width = video.width if video else None
-        height = video.height if video else None
+    # ---- outputs on demand ---------------------------------------------------------------
+    def request_hls(self) -> None:
+        """An HLS playlist or segment was requested: run the writer, starting it now if need be."""
+        self.hls_requests += 1
+        if self.hls is None:
+            self._hls_wanted = True
+            if self.gop:
+                self._start_hls()
+
+    def _start_wanted(self) -> None:
+        """At a keyframe: start the outputs someone asked for before there was a group to prime."""
+        if self.hls is None and self._hls_wanted:
+            self._start_hls()
+        if self.fmp4 is None and self.viewers:
+            self._start_fmp4()
+
+    def _stop_unwatched(self, now: float) -> None:
+        """At a keyframe (before it is written): stop outputs nobody used for their linger time."""
+        if self.hls_requests != self._hls_requests_seen:
+            self._hls_requests_seen = self.hls_requests
+            self._hls_watched_at = now
+        if self.viewers:
+            self._fmp4_watched_at = now
         config = self.config
-        if config.hls:
-            try:
-                self.hls = HlsWriter(
-                    self.directory,
-                    frame.codec,
-                    width,
-                    height,
-                    segment_seconds=config.segment_seconds,
-                    list_size=config.list_size,
-                )
-            except Exception:
-                self.output_errors += 1
-                logger.exception("stream %s: HLS output not started", self.stream_id)
-        if config.fmp4:
-            try:
-                self.fmp4 = Fmp4Fragmenter(frame.codec, width, height, per_frame=config.fmp4_per_frame)
-            except Exception:
-                self.output_errors += 1
-                logger.exception("stream %s: fMP4 output not started", self.stream_id)
-        self.ready.set()
+        if self.hls is not None and now - self._hls_watched_at >= config.hls_linger:
+            logger.info("stream %s: HLS stopped, not requested for %g s", self.stream_id, config.hls_linger)
+            self._stop_hls()
+        if self.fmp4 is not None and not self.viewers and now - self._fmp4_watched_at >= config.fmp4_linger:
+            logger.info("stream %s: fMP4 stopped, no viewer for %g s", self.stream_id, config.fmp4_linger)
+            self._stop_fmp4()
 
-    def _write(self, frame: Frame, pts: int, dts: int) -> None:
-        if self.hls is not None:
-            try:
-                self.hls.write(frame, pts, dts)
-            except Exception:
-                self.output_errors += 1
-                logger.exception("stream %s: HLS output stopped", self.stream_id)
-                self.hls = None
-        if self.fmp4 is not None:
-            try:
-                fragments = self.fmp4.push(frame, pts, dts)
-            except Exception:
-                self.output_errors += 1
-                logger.exception("stream %s: fMP4 output stopped", self.stream_id)
-                self.fmp4 = None
-                return
+    def _now(self) -> float:
+        session = self.session
+        return session.last_packet_at if session.last_packet_at is not None else session.opened_at
+
+    def _start_hls(self) -> None:
+        config = self.config
+        self._hls_wanted = False
+        self._hls_requests_seen = self.hls_requests
+        self._hls_watched_at = self._now()
+        if not config.hls or not self.gop:
+            return
+        group = self.gop.frames
+        first = group[0][0]
+        video = self.session.video
+        try:
+            self.hls = HlsWriter(
+                self.directory,
+                first.codec,
+                video.width if video else None,
+                video.height if video else None,
+                segment_seconds=config.segment_seconds,
+                list_size=config.list_size,
+            )
+        except Exception:
+            self.output_errors += 1
+            logger.exception("stream %s: HLS output not started", self.stream_id)
+            return
+        self.hls_starts += 1
+        for frame, pts, dts in group:
+            self._write_hls(frame, pts, dts)
+
+    def _stop_hls(self) -> None:
+        hls, self.hls = self.hls, None
+        self.hls_ready.clear()
+        if hls is not None:
+            hls.close()
+        if not self.config.keep_files:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _start_fmp4(self) -> None:
+        self._fmp4_watched_at = self._now()
+        if not self.config.fmp4 or not self.gop:
+            return
+        group = self.gop.frames
+        first = group[0][0]
+        video = self.session.video
+        try:
+            self.fmp4 = Fmp4Fragmenter(
+                first.codec,
+                video.width if video else None,
+                video.height if video else None,
+                per_frame=self.config.fmp4_per_frame,
+            )
+        except Exception:
+            self.output_errors += 1
+            logger.exception("stream %s: fMP4 output not started", self.stream_id)
+            return
+        self.fmp4_starts += 1
+        self._init_published = False
+        self._fragments = []
+        for frame, pts, dts in group:
+            self._write_fmp4(frame, pts, dts)
+
+    def _stop_fmp4(self) -> None:
+        fmp4, self.fmp4 = self.fmp4, None
+        self._fragments = []
+        self._init_published = False
+        if fmp4 is not None:
+            fmp4.close()
+
+    def _write_hls(self, frame: Frame, pts: int, dts: int) -> None:
+        hls = self.hls
+        assert hls is not None
+        try:
+            hls.write(frame, pts, dts)
+        except Exception:
+            self.output_errors += 1
+            logger.exception("stream %s: HLS output stopped", self.stream_id)
+            self._stop_hls()
+            return
+        # FFmpeg ends a segment, and rewrites the playlist, when a keyframe opens the next one.
+        if frame.keyframe and not self.hls_ready.is_set() and hls.playlist.exists():
+            self.hls_ready.set()
+
+    def _write_fmp4(self, frame: Frame, pts: int, dts: int) -> None:
+        assert self.fmp4 is not None
+        try:
+            fragments = self.fmp4.push(frame, pts, dts)
+        except Exception:
+            self.output_errors += 1
+            logger.exception("stream %s: fMP4 output stopped", self.stream_id)
+            self._stop_fmp4()
+            return
+        if fragments:
             self._publish(fragments)
 
     def _publish(self, fragments: list[bytes]) -> None:
@@ -169,8 +276,8 @@ class LiveStream:
         for fragment in fragments:
             # A fragment that starts at a keyframe begins a new GOP: late joiners start there.
             if _starts_with_sync_sample(fragment):
-                self.gop = []
-            self.gop.append(fragment)
+                self._fragments = []
+            self._fragments.append(fragment)
             for viewer in self.viewers:
                 viewer.offer(fragment)
 
@@ -178,12 +285,16 @@ class LiveStream:
     def add_viewer(self) -> Viewer:
         """A new viewer, its queue starting with the init segment and the current GOP.
 
-        A viewer that joins before the first keyframe gets the init segment as soon as it exists.
+        The first viewer starts the fragmenter, primed with the kept group of pictures; a viewer
+        that joins before the first keyframe gets the init segment as soon as it exists.
         """
         viewer = Viewer()
         self.viewers.add(viewer)
-        if self._init_published and self.fmp4 is not None and self.fmp4.init is not None:
-            for chunk in (self.fmp4.init, *self.gop):
+        if self.fmp4 is None:
+            if not self.closed:
+                self._start_fmp4()
+        elif self._init_published and self.fmp4.init is not None:
+            for chunk in (self.fmp4.init, *self._fragments):
                 viewer.offer(chunk)
         return viewer
 
@@ -192,9 +303,11 @@ class LiveStream:
 
     @property
     def mime(self) -> str | None:
-        if self.fmp4 is None or self.fmp4.mime is None:
-            return None
-        return f'video/mp4; codecs="{self.fmp4.mime}"'
+        codecs = self.fmp4.mime if self.fmp4 is not None else None
+        video = self.session.video
+        if codecs is None and video is not None:
+            codecs = mime_from_sps(video.codec, self.session.demuxer.sps_nal)
+        return None if codecs is None else f'video/mp4; codecs="{codecs}"'
 
     # ---- end -----------------------------------------------------------------------------
     def close(self, reason: str = "closed") -> None:
@@ -203,7 +316,7 @@ class LiveStream:
         self.closed = True
         self.close_reason = reason
         with contextlib.suppress(Exception):
-            self._deliver(self.session.finish())
+            self._deliver(self.session.finish(), self._now())
         if self.fmp4 is not None:
             self._publish(self.fmp4.close())
         if self.hls is not None:
@@ -211,7 +324,9 @@ class LiveStream:
         for viewer in self.viewers:
             viewer.offer(None)
         self.viewers.clear()
+        self.gop.clear()
         self.ready.set()
+        self.hls_ready.set()  # wake playlist requests: they find the files or a 404
         if not self.config.keep_files:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -224,7 +339,10 @@ class LiveStream:
             http_requests=self.http_requests,
             datagrams=self.datagrams,
             receive_errors=self.receive_errors,
+            hls_active=self.hls is not None,
+            fmp4_active=self.fmp4 is not None,
             hls_frames=self.hls.frames if self.hls else 0,
+            gop_frames=len(self.gop),
             output_errors=self.output_errors
             + (self.hls.errors if self.hls else 0)
             + (self.fmp4.errors if self.fmp4 else 0),

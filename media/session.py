@@ -8,17 +8,19 @@ to tear down a stream whose RTP stopped.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Any
 
 from media.ps.demux import PsDemuxer
 from media.ps.frame import Frame
-from media.rtp.packet import RtpError, parse_rtp
+from media.rtp.packet import HEADER_SIZE, RtpError, parse_rtp
 from media.rtp.reorder import ReorderBuffer, StreamStats
 
 DEFAULT_RTP_TIMEOUT = 15.0
 # An audio-only verdict needs this much audio (90 kHz media time) with no video frame at all.
 AUDIO_ONLY_AFTER = 3 * 90000
+_FIXED_HEADER = struct.Struct("!xBHII")  # marker+payload type, sequence, timestamp, SSRC
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,28 @@ class StreamSession:
     # ---- input ---------------------------------------------------------------------------
     def receive(self, datagram: bytes | bytearray | memoryview, now: float) -> list[Frame]:
         """One RTP packet (a UDP datagram or one RFC 4571 frame); returns the completed frames."""
+        # The common case, taken without building an RtpPacket: version 2 with no padding, no
+        # extension, no CSRC (first byte 0x80), the very packet the reorder buffer expects next.
+        if len(datagram) > HEADER_SIZE and datagram[0] == 0x80:
+            b1, seq, timestamp, ssrc = _FIXED_HEADER.unpack_from(datagram, 0)
+            if ssrc != self.ssrc and not self.tolerant_ssrc:
+                self.ssrc_mismatches += 1
+                self.ssrc_foreign = ssrc
+                return []
+            if self.reorder.next_in_order(seq):
+                self.ssrc_seen = ssrc
+                self.last_packet_at = now
+                self.stats.count(timestamp, len(datagram), now)
+                demuxer = self.demuxer
+                frames = demuxer.feed(datagram[HEADER_SIZE:])
+                if b1 & 0x80:
+                    # GB senders mark a frame's last packet: emit it now rather than at the next pack.
+                    frames += demuxer.flush()
+                return self._accept(frames) if frames else frames
+        return self._receive_any(datagram, now)
+
+    def _receive_any(self, datagram: bytes | bytearray | memoryview, now: float) -> list[Frame]:
+        """Any RTP packet: full header parsing and the reorder buffer."""
         try:
             packet = parse_rtp(datagram)
         except RtpError:
@@ -91,7 +115,6 @@ class StreamSession:
                 demuxer.mark_loss()
             frames += demuxer.feed(rtp.payload)
             if rtp.marker:
-                # GB senders mark a frame's last packet: emit it now rather than at the next pack.
                 frames += demuxer.flush()
         return self._accept(frames)
 

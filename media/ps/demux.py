@@ -74,6 +74,7 @@ class PsDemuxer:
         self.stream_types: dict[int, int] = {}
         self.sps: SpsInfo | None = None
         self._buf = bytearray()
+        self._need = 0  # bytes the buffer must hold before parsing can make progress
         self._synced = False
         self._unbounded = False
         # The video frame being assembled.
@@ -98,15 +99,23 @@ class PsDemuxer:
     def height(self) -> int | None:
         return self.sps.height if self.sps else None
 
+    @property
+    def sps_nal(self) -> bytes | None:
+        """The latest sequence parameter set NAL unit (header included), if one was seen."""
+        return self._last_sps or None
+
     # ---- input ---------------------------------------------------------------------------
     def feed(self, data: bytes | bytearray | memoryview) -> list[Frame]:
-        out: list[Frame] = []
         buf = self._buf
         buf += data
-        self.stats.bytes_in += len(data)
-        pos = 0
-        n = len(buf)
         stats = self.stats
+        stats.bytes_in += len(data)
+        n = len(buf)
+        if n < self._need:
+            return []  # the unit being read (usually a PES spanning several packets) is not whole yet
+        self._need = 0
+        out: list[Frame] = []
+        pos = 0
         while True:
             if self._unbounded:
                 pos = self._continue_unbounded(buf, pos, n)
@@ -135,6 +144,7 @@ class PsDemuxer:
             elif sid >= 0xBB:
                 length = _U16.unpack_from(buf, pos + 4)[0] + 6
                 if length > n - pos:
+                    self._need = pos + length
                     break
                 if sid == 0xBC:
                     self._psm(bytes(buf[pos : pos + length]))
@@ -155,9 +165,12 @@ class PsDemuxer:
             pos += used
         if pos:
             del buf[:pos]
+            if self._need:
+                self._need -= pos
         if len(buf) > _MAX_UNIT:
             stats.dropped_bytes += len(buf)
             buf.clear()
+            self._need = 0
             self._lose_sync(0)
         return out
 
@@ -180,6 +193,7 @@ class PsDemuxer:
         stats = self.stats
         stats.dropped_bytes += len(self._buf)
         self._buf.clear()
+        self._need = 0
         if self._chunks:
             stats.dropped_frames += 1
             self._chunks = []
@@ -237,6 +251,7 @@ class PsDemuxer:
         end = pos + 6 + length
         if length:
             if end > n:
+                self._need = end
                 return 0
         elif not video:
             return 6

@@ -48,6 +48,18 @@ class ReorderBuffer:
         self.duplicates = 0
         self.resets = 0
 
+    def next_in_order(self, seq: int) -> bool:
+        """Take `seq` at once if it is exactly the one expected and nothing is held back.
+
+        The common case on a clean network; the caller then uses the packet directly, without
+        building an RtpPacket or a Released. Returns False when the caller must `push` it instead.
+        """
+        expected = self._expected
+        if self._pending or (expected is not None and seq != expected):
+            return False
+        self._expected = (seq + 1) & 0xFFFF
+        return True
+
     def push(self, packet: RtpPacket) -> list[Released]:
         seq = packet.sequence
         if self._expected is None:
@@ -126,6 +138,8 @@ class StreamStats:
         self._last_timestamp: int | None = None
         self._recent: deque[tuple[float, int]] = deque()
         self._recent_bytes = 0
+        self._frame_at = 0.0
+        self._frame_bytes = 0
         self._frames: deque[float] = deque()
 
     @property
@@ -135,21 +149,31 @@ class StreamStats:
 
     def record(self, packet: RtpPacket, now: float, size: int | None = None, lost_before: int = 0) -> None:
         nbytes = size if size is not None else len(packet.payload) + 12
+        self.lost += lost_before
+        self.count(packet.timestamp, nbytes, now)
+
+    def count(self, timestamp: int, nbytes: int, now: float) -> None:
+        """One packet of `nbytes` with RTP `timestamp` arrived at `now` (the per-packet hot path)."""
         self.packets += 1
         self.bytes += nbytes
-        self.lost += lost_before
-        transit = now * self.clock_rate - packet.timestamp
-        if self._last_transit is not None:
-            d = abs(transit - self._last_transit)
+        transit = now * self.clock_rate - timestamp
+        last = self._last_transit
+        if last is not None:
+            d = transit - last if transit >= last else last - transit
             if d < 0x80000000:
                 self._jitter += (d - self._jitter) / 16.0
         self._last_transit = transit
-        self._recent.append((now, nbytes))
-        self._recent_bytes += nbytes
-        if packet.timestamp != self._last_timestamp:
+        if timestamp != self._last_timestamp:
+            # Byte counts are kept per frame (one RTP timestamp), not per packet.
+            if self._frame_bytes:
+                self._recent.append((self._frame_at, self._frame_bytes))
+                self._recent_bytes += self._frame_bytes
+            self._frame_at = now
+            self._frame_bytes = 0
             self._frames.append(now)
-            self._last_timestamp = packet.timestamp
-        self._expire(now)
+            self._last_timestamp = timestamp
+            self._expire(now)
+        self._frame_bytes += nbytes
 
     def _expire(self, now: float) -> None:
         horizon = now - self.window
@@ -163,7 +187,8 @@ class StreamStats:
     def bitrate(self, now: float) -> float:
         """Bits per second received over the window ending at `now`."""
         self._expire(now)
-        return self._recent_bytes * 8 / self.window
+        current = self._frame_bytes if self._frame_at > now - self.window else 0
+        return (self._recent_bytes + current) * 8 / self.window
 
     def frame_rate(self, now: float) -> float:
         """Frames (distinct RTP timestamps) per second over the window ending at `now`."""

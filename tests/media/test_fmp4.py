@@ -7,9 +7,10 @@ import io
 import av
 import pytest
 
-from media.fmp4 import Fmp4Error, Fmp4Fragmenter, mime_codec, split_boxes
+from media.fmp4 import Fmp4Error, Fmp4Fragmenter, mime_codec, mime_from_sps, split_boxes
 from media.live import _starts_with_sync_sample
 from media.ps.frame import Frame
+from media.ps.h26x import inspect_access_unit
 from media.timestamps import Timeline
 from tests.media.conftest import encode_frames
 
@@ -87,3 +88,16 @@ def test_split_boxes_keeps_an_incomplete_box_for_later() -> None:
 
 def test_mime_codec_is_none_without_a_known_configuration_box() -> None:
     assert mime_codec(b"\x00\x00\x00\x08free") is None
+
+
+def test_the_codecs_string_from_the_sps_alone_matches_the_muxers(d1_frames: list[Frame]) -> None:
+    first = next(index for index, frame in enumerate(d1_frames) if frame.keyframe)
+    h264, h265 = d1_frames[first : first + 3], encode_frames("libx265", count=3)
+    for codec, frames, size in (("h264", h264, (704, 576)), ("h265", h265, (320, 180))):
+        fragmenter = Fmp4Fragmenter(codec, *size)
+        for frame in frames:
+            fragmenter.push(frame, frame.pts, frame.dts)
+        fragmenter.close()
+        sps = inspect_access_unit(frames[0].data, codec).sps
+        assert fragmenter.mime is not None and mime_from_sps(codec, sps) == fragmenter.mime
+    assert mime_from_sps("h264", None) is None and mime_from_sps("mpeg4", b"\x00\x01\x02\x03") is None

@@ -121,3 +121,32 @@ def test_reordered_packets_are_put_back_in_order(reorder: bool) -> None:
     frames = _feed(session, packets)
     assert session.stats.lost == 0
     assert frames == sum(1 for p in packets if p[1] & 0x80)  # complete frames: those whose marker came
+
+
+def test_packets_with_csrcs_extensions_or_padding_give_the_same_frames_as_plain_ones() -> None:
+    plain = d1_rtp_packets(vector_path(D1_RTP))[:400]
+    dressed = []
+    for index, data in enumerate(plain):
+        b1 = data[1]
+        seq, ts = int.from_bytes(data[2:4], "big"), int.from_bytes(data[4:8], "big")
+        dressed.append(
+            build_rtp(
+                payload_type=b1 & 0x7F,
+                sequence=seq,
+                timestamp=ts,
+                ssrc=D1_SSRC,
+                payload=data[12:],
+                marker=bool(b1 & 0x80),
+                csrcs=(7,) if index % 3 == 0 else (),
+                extension_profile=0xBEDE if index % 3 == 1 else None,
+                extension=b"\x00" * 4 if index % 3 == 1 else b"",
+                padding=4 if index % 3 == 2 else 0,
+            )
+        )
+    results = []
+    for packets in (plain, dressed):
+        session = StreamSession("dressed", ssrc=D1_SSRC, now=0.0)
+        frames = [f for index, p in enumerate(packets) for f in session.receive(p, index * 0.001)]
+        results.append([(f.pts, f.keyframe, f.data) for f in frames])
+        assert session.stats.lost == 0 and session.malformed == 0
+    assert results[0] == results[1] and len(results[0]) > 100

@@ -113,6 +113,12 @@ async def _http_get(url: str) -> tuple[int, bytes]:
     return await asyncio.to_thread(get)
 
 
+async def _want_hls(worker: Worker, stream_id: str) -> None:
+    """A player opens the HLS URL right after the play: before the first keyframe it is a 404,
+    and the writer starts at that keyframe, so the playlist holds the whole stream."""
+    assert (await _http_get(worker.urls(stream_id)["hls"]))[0] == 404
+
+
 async def _collect_ws(url: str) -> tuple[dict[str, Any], list[bytes]]:
     async with websockets.connect(url, max_size=None) as ws:
         info = json.loads(await ws.recv())
@@ -124,6 +130,7 @@ async def test_d1_rtp_over_udp_plays_as_hls_and_answers_the_keyframe_wait(
     worker: Worker, tmp_path: Path
 ) -> None:
     opened = await worker.command("stream.open", {"stream_id": "udp-d1", "ssrc": D1_SSRC, "transport": "udp"})
+    await _want_hls(worker, "udp-d1")
     assert (opened["transport"], opened["host"]) == ("udp", "127.0.0.1")
     waiting = asyncio.ensure_future(
         worker.command("stream.wait_keyframe", {"stream_id": "udp-d1", "timeout": 10})
@@ -165,6 +172,7 @@ async def test_len16_rtp_over_tcp_passive_plays_as_hls_and_as_websocket_fmp4(
     opened = await worker.command(
         "stream.open", {"stream_id": "tcp-p", "ssrc": D1_SSRC, "transport": "tcp-passive"}
     )
+    await _want_hls(worker, "tcp-p")
     viewer = asyncio.ensure_future(_collect_ws(worker.urls("tcp-p")["ws_fmp4"]))
     await wait_for(lambda: bool(worker.service.worker.streams["tcp-p"].viewers), what="the viewer to join")
     packets = len16_frames(vector_path(D1_LEN16).read_bytes())
@@ -195,8 +203,11 @@ async def test_len16_rtp_over_tcp_active_reaches_the_device_and_plays_as_hls(
 ) -> None:
     packets = len16_frames(vector_path(D1_LEN16).read_bytes())
 
+    hls_wanted = asyncio.Event()
+
     async def device(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         streams = worker.service.worker.streams
+        await hls_wanted.wait()
         await send_tcp(
             writer, packets, lambda: worker.received("tcp-a") if "tcp-a" in streams else len(packets)
         )
@@ -216,6 +227,8 @@ async def test_len16_rtp_over_tcp_active_reaches_the_device_and_plays_as_hls(
                 "remote_port": device_port,
             },
         )
+        await _want_hls(worker, "tcp-a")
+        hls_wanted.set()
         await wait_for(lambda: worker.received("tcp-a") == len(packets), what="all packets")
         await worker.command("stream.close", {"stream_id": "tcp-a"})
     finally:
@@ -233,6 +246,7 @@ async def test_ps_captures_packetized_as_cameras_do_play_as_hls_with_every_frame
     (source,) = [s for s in ffprobe(ps_file)["streams"] if s["codec_type"] == "video"]
 
     opened = await worker.command("stream.open", {"stream_id": "ps", "ssrc": 77})
+    await _want_hls(worker, "ps")
     await send_udp(ps_to_rtp(ps_file.read_bytes(), ssrc=77), opened["port"], lambda: worker.received("ps"))
     await worker.command("stream.close", {"stream_id": "ps"})
 
@@ -307,6 +321,7 @@ async def test_h265_in_ps_plays_as_fmp4_hls_with_an_hevc_codecs_string(
     packetizer = Packetizer(ssrc=265)
     packets = [p for f in frames for p in packetizer.packetize(muxer.mux(f), f.pts)]
     opened = await worker.command("stream.open", {"stream_id": "hevc", "ssrc": 265})
+    await _want_hls(worker, "hevc")
     waiting = asyncio.ensure_future(
         worker.command("stream.wait_keyframe", {"stream_id": "hevc", "timeout": 10})
     )
