@@ -117,6 +117,9 @@ class MediaWorkerService(Service):
                 log_level="warning",
                 access_log=False,
                 timeout_graceful_shutdown=2,
+                # H.264/H.265 fragments do not compress: permessage-deflate only burnt CPU (about half
+                # of a watched stream's, bench/media_ingest.py).
+                ws_per_message_deflate=False,
             )
         )
         loop = asyncio.get_running_loop()
