@@ -103,7 +103,7 @@ def _encode_source(seconds: float) -> list[bytes]:
         encoded += context.encode(picture)
     encoded += context.encode(None)
     for packet in encoded:
-        pts = 90000 + int(packet.pts) * FRAME_TICKS
+        pts = 90000 + (packet.pts or 0) * FRAME_TICKS
         frame = Frame("video", "h264", pts, pts, bytes(packet), packet.is_keyframe)
         packets += packetizer.packetize(muxer.mux(frame), pts & 0xFFFFFFFF)
     return packets
@@ -220,7 +220,7 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # ru_maxrss is in KiB
 
 
 async def run_worker(streams: int, watched: bool, seconds: float, output_dir: Path) -> dict[str, Any]:
