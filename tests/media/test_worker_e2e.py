@@ -299,6 +299,33 @@ async def test_a_stream_whose_rtp_stops_is_closed_and_announced_on_the_events_ch
     assert worker.service.heartbeat_info()["ports_free"] == 20
 
 
+async def test_hls_starts_on_the_first_request_and_that_request_waits_for_its_first_segment(
+    worker: Worker, tmp_path: Path
+) -> None:
+    opened = await worker.command("stream.open", {"stream_id": "on-demand", "ssrc": D1_SSRC})
+    packets = d1_rtp_packets(vector_path(D1_RTP))
+    await send_udp(packets[:700], opened["port"], lambda: worker.received("on-demand"))
+    live = worker.service.worker.streams["on-demand"]
+    assert live.hls is None and live.fmp4 is None and not (tmp_path / "on-demand").exists()
+
+    # A player's first playlist request while RTP keeps coming: answered with a segment, not a 404.
+    first = asyncio.ensure_future(_http_get(worker.urls("on-demand")["hls"]))
+    await wait_for(lambda: live.hls is not None, what="the request to start the HLS writer")
+    await send_udp(packets[700:1000], opened["port"], lambda: worker.received("on-demand") - 700)
+    status, playlist = await first
+    assert status == 200 and b"#EXTINF" in playlist
+    segment = next(line for line in playlist.decode().splitlines() if line.endswith(".ts"))
+    status, data = await _http_get(worker.urls("on-demand")["hls"].replace("index.m3u8", segment))
+    assert status == 200
+    with av.open(io.BytesIO(data), format="mpegts") as container:
+        keyframes = [packet.is_keyframe for packet in container.demux(video=0) if packet.size]
+    assert keyframes[0]  # primed from the kept GOP: the segment starts at a keyframe
+
+    # The snapshot needs no muxer either.
+    status, jpeg = await _http_get(worker.urls("on-demand")["snapshot"])
+    assert (status, jpeg[:2]) == (200, b"\xff\xd8")
+
+
 async def test_stream_urls_refuse_a_bad_or_expired_token(worker: Worker) -> None:
     await worker.command("stream.open", {"stream_id": "guarded", "ssrc": 1})
     good = worker.urls("guarded")["hls"]
