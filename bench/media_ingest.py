@@ -307,6 +307,7 @@ async def run_worker(streams: int, watched: bool, seconds: float, output_dir: Pa
     rss_after, rss_peak = rss_mb(), peak_rss_mb()
     cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
     stats = [live.snapshot(time.monotonic()) for live in worker.streams.values()]
+    gop_mb = sum(live.gop.nbytes for live in worker.streams.values()) / 1e6
     hls_frames = [s["hls_frames"] for s in stats]
     worker.close_all()  # ends every WebSocket: the viewer process then writes its records
     if viewers is not None:
@@ -336,6 +337,7 @@ async def run_worker(streams: int, watched: bool, seconds: float, output_dir: Pa
         "rss_before": rss_before,
         "rss_after": rss_after,
         "rss_peak": rss_peak,
+        "gop_mb": gop_mb,
     }
     if watched:
         views = json.loads((tmp / "viewers.json").read_text())
@@ -389,7 +391,8 @@ def report(result: dict[str, Any]) -> bool:
     print(
         f"  RSS per stream: {(result['rss_after'] - result['rss_before']) / n:.2f} MB at the end,"
         f" {(result['rss_peak'] - result['rss_before']) / n:.2f} MB at the peak"
-        f" ({result['rss_before']:.0f} MB before the streams)"
+        f" ({result['rss_before']:.0f} MB before the streams; the kept GOPs hold {result['gop_mb'] / n:.2f} MB"
+        " per stream)"
     )
     if result["watched"]:
         delays = sorted(result["delays"])

@@ -6,6 +6,9 @@
         {"mime", "codec", "width", "height"}, then binary init segment, then binary fragments
 
 The token (media/tokens.py) sits in the path so relative segment URIs in the playlist keep it.
+HLS is written only while it is requested: the first request starts the writer, primed with the
+stream's current GOP, and a playlist request waits (up to HLS_READY_TIMEOUT) for the first segment
+rather than answering 404. A WebSocket viewer likewise starts the fMP4 fragmenter (media/live.py).
 """
 
 from __future__ import annotations
