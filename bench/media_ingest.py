@@ -284,6 +284,7 @@ async def run_worker(streams: int, watched: bool, seconds: float, output_dir: Pa
                 raise SystemExit("viewers did not all connect")
             await asyncio.sleep(0.1)
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
+    wall0 = time.monotonic()
     load0 = os.getloadavg()
     send = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -303,6 +304,7 @@ async def run_worker(streams: int, watched: bool, seconds: float, output_dir: Pa
         received = sum(live.datagrams for live in worker.streams.values())
         await asyncio.sleep(0.3)
     usage1 = resource.getrusage(resource.RUSAGE_SELF)
+    wall = time.monotonic() - wall0
     load1 = os.getloadavg()
     rss_after, rss_peak = rss_mb(), peak_rss_mb()
     cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
@@ -319,6 +321,7 @@ async def run_worker(streams: int, watched: bool, seconds: float, output_dir: Pa
         "streams": streams,
         "watched": watched,
         "cpu": cpu,
+        "wall": wall,
         "utime": usage1.ru_utime - usage0.ru_utime,
         "stime": usage1.ru_stime - usage0.ru_stime,
         "load": [round(x, 2) for x in (*load0, *load1)],
@@ -386,6 +389,10 @@ def report(result: dict[str, Any]) -> bool:
     print(
         f"  worker CPU {result['cpu']:.2f} s (user {result['utime']:.2f}, sys {result['stime']:.2f})"
         f" for {stream_seconds:.0f} stream-seconds: {100 / per_core:.2f} % of a core per stream"
+    )
+    print(
+        f"  replay took {result['wall']:.1f} s wall for {result['seconds']:g} s of video"
+        f" (worker busy {100 * result['cpu'] / result['wall']:.0f} % of one core)"
     )
     print(f"  streams per core at 4 Mbit/s: {per_core:.0f}")
     print(
