@@ -1,9 +1,11 @@
 """Live video over the REST API: play a channel, list live streams, stop one.
 
 The gateway does the work (INVITE, media worker, keyframe wait; see sip_gateway/play.py); this
-layer finds the channel, asks the gateway over Redis, and signs the browser URLs: the media
-worker's HTTP address from its heartbeat with an expiring token in the path (media/tokens.py),
-valid for MEDIA_TOKEN_TTL seconds.
+layer finds the channel, asks the gateway over Redis, and signs the browser URLs with an expiring
+token in the path (media/tokens.py), valid for MEDIA_TOKEN_TTL seconds. By default the URLs point
+at the web tier itself, at the scheme and host the client used, and the web tier passes them on
+to the stream's media worker (gbplatform/media_proxy.py); MEDIA_PUBLIC_URL picks a fixed base
+instead, or "direct" for the worker's own address.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.urls import get_script_prefix
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
@@ -21,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gbplatform.config import DIRECT
 from gbplatform.redis_client import get_redis, key
 from media.tokens import stream_urls, token_sign
 
@@ -84,12 +88,20 @@ def _gateway(command: str, *, timeout: float | None = None, **args: Any) -> dict
         raise GatewayFailure(str(exc), status.HTTP_503_SERVICE_UNAVAILABLE) from exc
 
 
-def with_urls(stream: dict[str, Any]) -> dict[str, Any]:
+def media_base(request: Request, stream: dict[str, Any]) -> str:
+    """Where the client reaches the stream's `/media/` URLs (see MEDIA_PUBLIC_URL)."""
+    public = str(getattr(settings, "MEDIA_PUBLIC_URL", ""))
+    if public == DIRECT:
+        return str(stream["http"])
+    return public or request.build_absolute_uri(get_script_prefix())
+
+
+def with_urls(stream: dict[str, Any], request: Request) -> dict[str, Any]:
     """The stream with its browser URLs, signed now for MEDIA_TOKEN_TTL seconds."""
     ttl = int(getattr(settings, "MEDIA_TOKEN_TTL", DEFAULT_TOKEN_TTL))
     stream_id = str(stream["stream_id"])
     token = token_sign(secret=settings.SECRET_KEY, stream_id=stream_id, expires=int(time.time()) + ttl)
-    return {**stream, **stream_urls(http_base=str(stream["http"]), stream_id=stream_id, token=token)}
+    return {**stream, **stream_urls(http_base=media_base(request, stream), stream_id=stream_id, token=token)}
 
 
 class ChannelPlayView(APIView):
@@ -125,7 +137,7 @@ class ChannelPlayView(APIView):
             channel_id=channel.channel_id,
             transport=transport,
         )
-        return Response(StreamSerializer(with_urls(stream)).data)
+        return Response(StreamSerializer(with_urls(stream, request)).data)
 
 
 class StreamListView(APIView):
@@ -137,7 +149,7 @@ class StreamListView(APIView):
         except BusError:
             raw = get_redis().hgetall(key("stream", "live"))
             streams = [{**json.loads(value), "stats": {}} for value in raw.values()]
-        results = [LiveStreamSerializer(with_urls(stream)).data for stream in streams]
+        results = [LiveStreamSerializer(with_urls(stream, request)).data for stream in streams]
         return Response({"count": len(results), "results": results})
 
 
