@@ -289,7 +289,8 @@ class MediaProxy:
         for result in results:
             if isinstance(result, Exception) and not isinstance(result, OSError | ConnectionClosed):
                 logger.warning("media proxy: WebSocket relay failed: %r", result)
-        if down in done:  # the worker ended the feed; the browser is still there
+        browser_left = up in done and results[1] is None
+        if not browser_left:  # the worker ended the feed: tell the browser how
             code = worker.close_code or 1006
             with contextlib.suppress(OSError):
                 await send(
@@ -335,7 +336,11 @@ async def _respond(send: Send, status: int, detail: str, extra: list[tuple[bytes
 
 
 async def _ws_refuse(scope: Scope, send: Send, status: int, detail: str) -> None:
-    """Refuse the handshake with an HTTP status when the server can send one, else plain 403."""
+    """Refuse the handshake with an HTTP status when the server can send one, else plain 403.
+
+    uvicorn's websockets-sansio protocol (its default) answers correctly but then logs "ASGI
+    callable returned without completing handshake" at ERROR for each such refusal; that is its
+    bug (it never marks a denial response as the end of the handshake), not a failure here."""
     if "websocket.http.response" not in scope.get("extensions", {}):
         await send({"type": "websocket.close", "code": 1008})
         return
