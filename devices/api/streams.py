@@ -54,9 +54,12 @@ class StreamSerializer(serializers.Serializer[dict[str, Any]]):
     width = serializers.IntegerField(allow_null=True)
     height = serializers.IntegerField(allow_null=True)
     viewers = serializers.IntegerField(help_text="Play requests answered with this stream.")
-    hls = serializers.URLField()
-    ws_fmp4 = serializers.CharField()
-    snapshot = serializers.URLField()
+    hls = serializers.URLField(
+        help_text="HLS playlist. Like the other URLs: no login needed, a signed token in the path valid for "
+        "MEDIA_TOKEN_TTL seconds, at the address this request was sent to unless MEDIA_PUBLIC_URL says otherwise."
+    )
+    ws_fmp4 = serializers.CharField(help_text="WebSocket (ws:// or wss://) fMP4 for Media Source Extensions.")
+    snapshot = serializers.URLField(help_text="JPEG of the latest keyframe.")
 
 
 class LiveStreamSerializer(StreamSerializer):

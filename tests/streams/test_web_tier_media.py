@@ -135,9 +135,10 @@ def registry_entry(stream_id: str) -> dict[str, Any]:
 def test_play_through_the_web_tier_answers_with_urls_at_the_address_the_client_used(
     web_tier: WebTier, stream: dict[str, Any]
 ) -> None:
-    assert stream["hls"] == f"{web_tier.url}/media/{stream['stream_id']}/{stream['hls'].split('/')[-2]}/index.m3u8"
-    assert stream["snapshot"].startswith(f"{web_tier.url}/media/{stream['stream_id']}/")
-    assert stream["ws_fmp4"].startswith(web_tier.url.replace("http://", "ws://") + "/media/")
+    prefix = f"{web_tier.url}/media/{stream['stream_id']}/"
+    assert stream["hls"].startswith(prefix) and stream["hls"].endswith("/index.m3u8")
+    assert stream["snapshot"].startswith(prefix) and stream["snapshot"].endswith("/snapshot.jpg")
+    assert stream["ws_fmp4"] == stream["hls"].replace("http://", "ws://").replace("/index.m3u8", "/live.mp4")
     assert registry_entry(stream["stream_id"])["http"].startswith(f"http://{WORKER_HOST}:")  # not handed out
 
     status, _, body = fetch(web_tier.url + "/api/streams/", api_token=web_tier.api_token)
