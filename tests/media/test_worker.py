@@ -127,6 +127,7 @@ async def test_tolerant_ssrc_plays_the_device_stream(worker: MediaWorker) -> Non
         "width": 704,
         "height": 576,
         "mime": 'video/mp4; codecs="avc1.4D001E"',
+        "audio": False,
     }
     (stats,) = (await worker.cmd_list({}))["streams"]
     assert (stats["ssrc_seen"], stats["ssrc_mismatches"], stats["packets"]) == (D1_SSRC, 0, 200)

@@ -136,6 +136,7 @@ async def test_d1_rtp_over_udp_plays_as_hls_and_answers_the_keyframe_wait(
         "width": 704,
         "height": 576,
         "mime": 'video/mp4; codecs="avc1.4D001E"',
+        "audio": False,
     }
 
     (stats,) = (await worker.command("stream.list"))["streams"]
@@ -181,7 +182,13 @@ async def test_len16_rtp_over_tcp_passive_plays_as_hls_and_as_websocket_fmp4(
     writer.close()
 
     info, chunks = await asyncio.wait_for(viewer, timeout=10)
-    assert info == {"mime": 'video/mp4; codecs="avc1.4D001E"', "codec": "h264", "width": 704, "height": 576}
+    assert info == {
+        "mime": 'video/mp4; codecs="avc1.4D001E"',
+        "codec": "h264",
+        "width": 704,
+        "height": 576,
+        "audio": False,
+    }
     init, fragments = chunks[0], chunks[1:]
     assert init[4:8] == b"ftyp" and _starts_with_sync_sample(fragments[0])
     with av.open(io.BytesIO(b"".join(chunks))) as container:
