@@ -128,7 +128,7 @@ class AudioTranscoder:
         try:
             rest = self._fifo.samples
             if rest:
-                self._silence_samples(FRAME_SAMPLES - rest)
+                self._silence_samples(FRAME_SAMPLES - rest, counted=False)
             packets = self._encode()
             return packets + self._packets(self._encoder.encode(None))
         except Exception:
@@ -204,7 +204,7 @@ class AudioTranscoder:
     def _silence(self, ticks: int) -> None:
         self._silence_samples(ticks * SAMPLE_RATE // 90_000)
 
-    def _silence_samples(self, samples: int) -> None:
+    def _silence_samples(self, samples: int, *, counted: bool = True) -> None:
         if samples <= 0:
             return
         frame = av.AudioFrame(format=SAMPLE_FORMAT, layout=LAYOUT, samples=samples)
@@ -213,7 +213,8 @@ class AudioTranscoder:
             plane.update(bytes(plane.buffer_size))
         self._fifo.write(frame)
         self._written += samples
-        self.stats.silence_ticks += samples * 90_000 // SAMPLE_RATE
+        if counted:
+            self.stats.silence_ticks += samples * 90_000 // SAMPLE_RATE
 
     def _encode(self) -> list[AudioPacket]:
         packets: list[AudioPacket] = []

@@ -121,8 +121,18 @@ class Fmp4Fragmenter:
         name = _AV_CODECS.get(codec) if codec is not None else None
         if name is None and not (codec is None and audio):
             raise Fmp4Error(f"no fMP4 output for {codec}")
-        flags = "empty_moov+default_base_moof+" + ("frag_every_frame" if per_frame else "frag_keyframe")
-        options = {"movflags": flags, "flush_packets": "1"}
+        flags = "empty_moov+default_base_moof"
+        options = {"flush_packets": "1"}
+        if not per_frame:
+            flags += "+frag_keyframe"
+        elif audio:
+            # frag_every_frame cuts at every packet of either track, before the muxer knows the
+            # video frame's duration (it writes 0 and the timeline slips): a fragment as soon as
+            # it holds any duration is one per video frame, with the audio since the last one.
+            options["frag_duration"] = "1"
+        else:
+            flags += "+frag_every_frame"
+        options["movflags"] = flags
         if audio and name:
             options["max_interleave_delta"] = _MAX_INTERLEAVE_DELTA
         self._sink = _Sink()
