@@ -110,7 +110,7 @@ class LiveStream:
             return
         if frames:
             self._deliver(frames)
-        if self.session.audio_only and not self.ready.is_set():
+        if not self.ready.is_set() and self.session.audio_only:
             self._start_audio_only()  # wake keyframe waiters: audio-only outputs, or "audio only"
 
     def _deliver(self, frames: list[Frame]) -> None:
@@ -214,9 +214,21 @@ class LiveStream:
     def _write_audio(self, packets: list[AudioPacket]) -> None:
         for packet in packets:
             if self.hls is not None:
-                self.hls.write_audio(packet)
+                try:
+                    self.hls.write_audio(packet)
+                except Exception:
+                    self.output_errors += 1
+                    logger.exception("stream %s: HLS output stopped", self.stream_id)
+                    self.hls = None
             if self.fmp4 is not None:
-                self._publish(self.fmp4.push_audio(packet))
+                try:
+                    fragments = self.fmp4.push_audio(packet)
+                except Exception:
+                    self.output_errors += 1
+                    logger.exception("stream %s: fMP4 output stopped", self.stream_id)
+                    self.fmp4 = None
+                    continue
+                self._publish(fragments)
 
     def _publish(self, fragments: list[bytes]) -> None:
         if not self._init_published and self.fmp4 is not None and self.fmp4.init is not None:

@@ -99,8 +99,11 @@ class MediaWorker:
             now=self.clock(),
         )
         outputs = self.config.outputs
-        if args.get("audio") is not None:
-            outputs = replace(outputs, audio=bool(args["audio"]))
+        audio = args.get("audio")
+        if audio is not None:
+            if not isinstance(audio, bool):
+                raise CommandFailed("audio must be true or false", status=400)
+            outputs = replace(outputs, audio=audio)
         live = LiveStream(session, directory=self.config.output_dir / stream_id, config=outputs)
         live.transport_kind = transport
         try:
