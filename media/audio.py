@@ -75,7 +75,8 @@ class AudioStats:
 class AudioTranscoder:
     """Audio frames (codec, bytes, 90 kHz PTS on the output timeline) in, `AudioPacket`s out."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "") -> None:
+        self.name = name  # for the logs: the stream's id
         self.stats = AudioStats()
         self._encoder = _open_encoder()
         self.extradata = bytes(self._encoder.extradata or b"")
@@ -100,7 +101,7 @@ class AudioTranscoder:
             return self._push(codec, data, pts)
         except Exception:  # a decoder or encoder surprise must not reach the stream
             self.stats.errors += 1
-            logger.exception("audio: frame at %d dropped", pts)
+            logger.exception("audio %s: frame at %d dropped", self.name, pts)
             return []
 
     def keep_up(self, pts: int) -> list[AudioPacket]:
@@ -120,7 +121,7 @@ class AudioTranscoder:
             return self._encode()
         except Exception:
             self.stats.errors += 1
-            logger.exception("audio: silence not encoded")
+            logger.exception("audio %s: silence not encoded", self.name)
             return []
 
     def flush(self) -> list[AudioPacket]:
@@ -132,7 +133,7 @@ class AudioTranscoder:
             packets = self._encode()
             return packets + self._packets(self._encoder.encode(None))
         except Exception:
-            logger.exception("audio: flush failed")
+            logger.exception("audio %s: flush failed", self.name)
             return []
 
     # ---- placing frames ------------------------------------------------------------------
@@ -150,7 +151,8 @@ class AudioTranscoder:
             if delta > MAX_FILL or delta < -MAX_FILL:
                 self._offset += delta
                 self.stats.resyncs += 1
-                logger.warning("audio: timestamps jumped by %.3f s; continuing from here", delta / 90_000)
+                log = logger.warning if self.stats.resyncs <= 3 else logger.debug  # a broken clock: no flood
+                log("audio %s: timestamps jumped by %.3f s; continuing from here", self.name, delta / 90_000)
             elif delta > JITTER:
                 self._silence(delta)
             elif delta < -JITTER:
@@ -185,7 +187,7 @@ class AudioTranscoder:
         except (av.FFmpegError, ValueError) as exc:
             self.stats.errors += 1
             log = logger.warning if self.stats.errors == 1 else logger.debug
-            log("audio: %d bytes of %s not decodable: %s", len(data), codec, exc)
+            log("audio %s: %d bytes of %s not decodable: %s", self.name, len(data), codec, exc)
             return []
         return frames
 

@@ -187,7 +187,7 @@ class LiveStream:
         if not self.config.audio or not ({session.audio_codec, *declared} & SOURCE_DECODERS.keys()):
             return False
         try:
-            self.audio = AudioTranscoder()
+            self.audio = AudioTranscoder(self.stream_id)
         except Exception:
             self.output_errors += 1
             logger.exception("stream %s: audio not started", self.stream_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import random
 from array import array
 
 import av
@@ -192,3 +193,26 @@ def test_while_the_camera_sends_no_audio_silence_keeps_pace_a_second_behind_the_
     packets += transcoder.flush()
     _assert_continuous(packets)
     assert packets[-1].pts / 90_000 == pytest.approx(7.0, abs=0.15)
+
+
+def test_random_input_never_raises_and_never_makes_the_output_step_back(g711a: bytes) -> None:
+    rng = random.Random(28181)
+    adts = _adts(g711a[:16_000])
+    transcoder = AudioTranscoder()
+    packets: list[AudioPacket] = []
+    pts = 0
+    for _ in range(400):
+        pts += rng.choice([1800, 1800, 1800, 0, -1800, 45_000, -45_000, 2_000_000, -(1 << 32)])
+        codec = rng.choice(["g711a", "g711u", "aac", "aac", "g722.1"])
+        if codec == "aac":
+            data = bytearray(rng.choice(adts))
+            for _ in range(rng.randrange(4)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        else:
+            data = bytearray(rng.randbytes(rng.choice([0, 1, 160, 320, 4000])))
+        packets += transcoder.push(codec, bytes(data), pts)
+        if rng.random() < 0.1:
+            packets += transcoder.keep_up(pts + rng.randrange(-90_000, 200_000))
+    packets += transcoder.flush()
+    assert all(p.pts >= 0 for p in packets)
+    _assert_continuous(packets)
