@@ -138,7 +138,7 @@ class LiveStream:
         width = video.width if video else None
         height = video.height if video else None
         config = self.config
-        audio = self._start_audio()
+        audio = self.audio is not None or self._start_audio()
         if config.hls:
             try:
                 self.hls = HlsWriter(
@@ -196,11 +196,9 @@ class LiveStream:
 
     def _start_audio_only(self) -> None:
         """Seconds of audio and no video: audio-only outputs when audio is on, else just wake waiters."""
-        if self.config.audio and not self._outputs_started:
+        if self.config.audio and not self._outputs_started and self._start_audio():
             self._audio_clock = Timeline()
             self._start_outputs(None)
-            if self.audio is None:
-                self._audio_clock = None
         self.ready.set()
 
     def _deliver_audio(self, frame: Frame) -> None:

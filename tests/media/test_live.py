@@ -180,3 +180,12 @@ def test_with_audio_on_an_audio_only_stream_plays_as_audio_only_outputs(tmp_path
     assert _decoded(b"".join(chunks))["audio"] > 10
     (stream,) = ffprobe(tmp_path / "out" / "index.m3u8")["streams"]
     assert (stream["codec_name"], stream["sample_rate"]) == ("aac", "16000")
+
+
+def test_with_audio_on_audio_only_in_a_codec_we_cannot_read_still_gets_the_clear_answer(tmp_path: Path) -> None:
+    g729 = [Frame("audio", "g729", i * 1800, i * 1800, bytes(20)) for i in range(200)]  # 4 s, no decoder
+    live = _live(tmp_path / "out", audio=True)
+    for index, packet in enumerate(ps_rtp(g729, ssrc=3, audio_codec="g729")):
+        live.receive(packet, index * 0.001)
+    assert live.ready.is_set() and live.session.audio_only
+    assert (live.audio, live.hls, live.fmp4, live.output_errors) == (None, None, None, 0)
