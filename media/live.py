@@ -4,6 +4,10 @@
 Outputs start on the first keyframe: HLS files, fMP4 fragments for WebSocket viewers, and the
 latest keyframe kept for snapshots. A failing output is logged and switched off; it never takes
 the stream, or the worker, down with it.
+
+With `OutputConfig.audio`, the camera's audio (G.711 or AAC, declared in the PSM or already
+seen) is transcoded to AAC (media/audio.py) on the video's timeline and muxed beside it; a
+stream proven audio only gets audio-only outputs instead of the "audio only" refusal.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from media.audio import SOURCE_DECODERS, AudioPacket, AudioTranscoder
 from media.fmp4 import Fmp4Fragmenter
 from media.hls import HlsWriter
-from media.ps.frame import Frame
+from media.ps.frame import STREAM_TYPE_CODECS, Frame
 from media.session import StreamSession, VideoInfo
 from media.timestamps import Timeline
 
@@ -35,6 +40,7 @@ class OutputConfig:
     fmp4: bool = True
     fmp4_per_frame: bool = True
     keep_files: bool = False
+    audio: bool = False  # transcode the camera's audio to AAC and mux it (media/audio.py)
 
 
 class Viewer:
@@ -79,6 +85,8 @@ class LiveStream:
         self.transport_kind = "udp"
         self.close_reason: str | None = None
         self.http_requests = 0  # HLS and snapshot requests served: the gateway's idle stop reads it
+        self.audio: AudioTranscoder | None = None  # running when the outputs carry audio
+        self._audio_clock: Timeline | None = None  # audio-only streams: the audio's own timeline
 
     @property
     def stream_id(self) -> str:
@@ -102,42 +110,52 @@ class LiveStream:
             return
         if frames:
             self._deliver(frames)
-        elif self.session.audio_only and not self.ready.is_set():
-            self.ready.set()  # wake keyframe waiters so they can say "audio only" now
+        if not self.ready.is_set() and self.session.audio_only:
+            self._start_audio_only()  # wake keyframe waiters: audio-only outputs, or "audio only"
 
     def _deliver(self, frames: list[Frame]) -> None:
         for frame in frames:
             if frame.stream != "video":
-                continue  # G.711 -> AAC is not done yet: audio is not muxed
+                if self.audio is not None:
+                    self._deliver_audio(frame)
+                continue
+            if self._audio_clock is not None:
+                continue  # audio-only outputs started: they have no video track
             if not self._outputs_started:
                 self._start_outputs(frame)
             pts, dts = self.timeline.map(frame.pts, frame.dts)
             if frame.keyframe:
                 self.keyframe = frame
             self._write(frame, pts, dts)
+            if self.audio is not None:
+                self._write_audio(self.audio.keep_up(dts))
 
-    def _start_outputs(self, frame: Frame) -> None:
+    def _start_outputs(self, frame: Frame | None) -> None:
+        """Start the outputs at the first keyframe (`frame`), or audio-only ones (None)."""
         self._outputs_started = True
-        video = self.session.video
+        video = self.session.video if frame is not None else None
+        codec = frame.codec if frame is not None else None
         width = video.width if video else None
         height = video.height if video else None
         config = self.config
+        audio = self.audio is not None or self._start_audio()
         if config.hls:
             try:
                 self.hls = HlsWriter(
                     self.directory,
-                    frame.codec,
+                    codec,
                     width,
                     height,
                     segment_seconds=config.segment_seconds,
                     list_size=config.list_size,
+                    audio=audio,
                 )
             except Exception:
                 self.output_errors += 1
                 logger.exception("stream %s: HLS output not started", self.stream_id)
         if config.fmp4:
             try:
-                self.fmp4 = Fmp4Fragmenter(frame.codec, width, height, per_frame=config.fmp4_per_frame)
+                self.fmp4 = Fmp4Fragmenter(codec, width, height, per_frame=config.fmp4_per_frame, audio=audio)
             except Exception:
                 self.output_errors += 1
                 logger.exception("stream %s: fMP4 output not started", self.stream_id)
@@ -160,6 +178,55 @@ class LiveStream:
                 self.fmp4 = None
                 return
             self._publish(fragments)
+
+    # ---- audio ---------------------------------------------------------------------------
+    def _start_audio(self) -> bool:
+        """Whether the outputs carry audio: enabled, and the camera declared or sent audio we read."""
+        session = self.session
+        declared = {STREAM_TYPE_CODECS.get(t) for t in session.demuxer.stream_types.values()}
+        if not self.config.audio or not ({session.audio_codec, *declared} & SOURCE_DECODERS.keys()):
+            return False
+        try:
+            self.audio = AudioTranscoder(self.stream_id)
+        except Exception:
+            self.output_errors += 1
+            logger.exception("stream %s: audio not started", self.stream_id)
+            return False
+        return True
+
+    def _start_audio_only(self) -> None:
+        """Seconds of audio and no video: audio-only outputs when audio is on, else just wake waiters."""
+        if self.config.audio and not self._outputs_started and self._start_audio():
+            self._audio_clock = Timeline()
+            self._start_outputs(None)
+        self.ready.set()
+
+    def _deliver_audio(self, frame: Frame) -> None:
+        assert self.audio is not None
+        if self._audio_clock is not None:
+            pts = self._audio_clock.map(frame.pts, frame.pts)[1]
+        else:
+            pts = self.timeline.follow(frame.pts)  # on the video's timeline: lip sync
+        self._write_audio(self.audio.push(frame.codec, frame.data, pts))
+
+    def _write_audio(self, packets: list[AudioPacket]) -> None:
+        for packet in packets:
+            if self.hls is not None:
+                try:
+                    self.hls.write_audio(packet)
+                except Exception:
+                    self.output_errors += 1
+                    logger.exception("stream %s: HLS output stopped", self.stream_id)
+                    self.hls = None
+            if self.fmp4 is not None:
+                try:
+                    fragments = self.fmp4.push_audio(packet)
+                except Exception:
+                    self.output_errors += 1
+                    logger.exception("stream %s: fMP4 output stopped", self.stream_id)
+                    self.fmp4 = None
+                    continue
+                self._publish(fragments)
 
     def _publish(self, fragments: list[bytes]) -> None:
         if not self._init_published and self.fmp4 is not None and self.fmp4.init is not None:
@@ -192,9 +259,7 @@ class LiveStream:
 
     @property
     def mime(self) -> str | None:
-        if self.fmp4 is None or self.fmp4.mime is None:
-            return None
-        return f'video/mp4; codecs="{self.fmp4.mime}"'
+        return self.fmp4.content_type if self.fmp4 is not None else None
 
     # ---- end -----------------------------------------------------------------------------
     def close(self, reason: str = "closed") -> None:
@@ -204,6 +269,8 @@ class LiveStream:
         self.close_reason = reason
         with contextlib.suppress(Exception):
             self._deliver(self.session.finish())
+        if self.audio is not None:
+            self._write_audio(self.audio.flush())
         if self.fmp4 is not None:
             self._publish(self.fmp4.close())
         if self.hls is not None:
@@ -230,6 +297,8 @@ class LiveStream:
             + (self.fmp4.errors if self.fmp4 else 0),
             timestamps_fixed=self.timeline.fixed,
             mime=self.mime,
+            audio=self.audio is not None,
+            aac_frames=self.audio.stats.packets if self.audio else 0,
         )
         return info
 
@@ -238,11 +307,13 @@ def _starts_with_sync_sample(fragment: bytes) -> bool:
     """Whether the first sample of a moof+mdat fragment is a sync sample (a keyframe).
 
     Reads the trun's first-sample flags, else the tfhd's default flags; bit 0x00010000 of the
-    sample flags is sample_is_non_sync_sample (ISO/IEC 14496-12 section 8.8.3).
+    sample flags is sample_is_non_sync_sample (ISO/IEC 14496-12 section 8.8.3). Only track 1
+    counts (the video, or an audio-only stream's audio): every audio frame is a sync sample, and
+    a fragment of audio beside video must not start a group of pictures.
     """
     tfhd = fragment.find(b"tfhd")
     trun = fragment.find(b"trun")
-    if trun == -1:
+    if trun == -1 or (tfhd != -1 and fragment[tfhd + 8 : tfhd + 12] != b"\x00\x00\x00\x01"):
         return False
     flags = int.from_bytes(fragment[trun + 5 : trun + 8], "big")
     at = trun + 12  # version/flags, sample_count

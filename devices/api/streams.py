@@ -43,6 +43,13 @@ class PlayRequestSerializer(serializers.Serializer[dict[str, Any]]):
         required=False,
         help_text="How RTP flows; default: the device's media_transport.",
     )
+    audio = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Carry the camera's audio as AAC; default: the media worker's MEDIA_AUDIO setting. "
+        "A play that joins a live stream gets it as it is.",
+    )
 
 
 class StreamSerializer(serializers.Serializer[dict[str, Any]]):
@@ -53,6 +60,9 @@ class StreamSerializer(serializers.Serializer[dict[str, Any]]):
     codec = serializers.CharField(allow_null=True)
     width = serializers.IntegerField(allow_null=True)
     height = serializers.IntegerField(allow_null=True)
+    audio = serializers.BooleanField(
+        default=False, help_text="The stream carries an AAC audio track (null codec: audio only)."
+    )
     viewers = serializers.IntegerField(help_text="Play requests answered with this stream.")
     hls = serializers.URLField(
         help_text="HLS playlist. Like the other URLs: no login needed, a signed token in the path valid for "
@@ -124,7 +134,8 @@ class ChannelPlayView(APIView):
         description="Start live video of a channel (or join it when it is already live) and answer once "
         "the first keyframe has arrived. 409: the device is not registered; 502: it refused the INVITE "
         "(the SIP status is in `detail`); 504: no answer or no video in time; 503: no media worker or no "
-        "free RTP port; 415: the channel sends audio only.",
+        "free RTP port; 415: the channel sends audio only and audio is off (with audio on, it plays as "
+        "audio-only HLS and fMP4, codec, width and height null).",
     )
     def post(self, request: Request, device_id: str, channel_id: str) -> Response:
         device = get_object_or_404(Device, device_id=device_id)
@@ -133,12 +144,14 @@ class ChannelPlayView(APIView):
         form.is_valid(raise_exception=True)
         transport = form.validated_data.get("transport") or device.media_transport
         timeout = float(getattr(settings, "STREAM_PLAY_TIMEOUT", DEFAULT_PLAY_TIMEOUT))
+        options = {} if form.validated_data.get("audio") is None else {"audio": form.validated_data["audio"]}
         stream = _gateway(
             "stream.play",
             timeout=timeout,
             device_id=device.device_id,
             channel_id=channel.channel_id,
             transport=transport,
+            **options,
         )
         return Response(StreamSerializer(with_urls(stream, request)).data)
 
