@@ -37,6 +37,12 @@ def live(stack: LiveStack) -> Iterator[LiveStack]:
     stack.stop_all_streams()
 
 
+@pytest.fixture(autouse=True)
+def direct_urls(settings: Any) -> None:
+    """These tests fetch from the media worker itself (test_web_tier_media.py covers the proxy)."""
+    settings.MEDIA_PUBLIC_URL = "direct"
+
+
 def test_a_play_asking_for_audio_gets_the_cameras_g711_as_aac_in_fmp4_and_hls(live: LiveStack, auth_api: Any) -> None:
     device, channels = provision(live.camera_device)
     answer = auth_api.post(play_url(device, channels[0]), {"audio": True}, format="json")
