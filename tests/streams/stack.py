@@ -56,8 +56,9 @@ def device_config(
 
 
 class LiveStack:
-    def __init__(self, output_dir: Path, clip: Clip, *, media_host: str = "127.0.0.1") -> None:
+    def __init__(self, output_dir: Path, clip: Clip, *, media_host: str = "127.0.0.1", audio: bool = False) -> None:
         self.output_dir = output_dir
+        self.audio = audio  # the media worker's default for streams opened without an `audio` choice
         self.clip = clip
         self.media_host = media_host  # the media worker's RTP and HTTP address (loopback only)
         self.loop = uvloop.new_event_loop()
@@ -92,7 +93,7 @@ class LiveStack:
             output_dir=self.output_dir,
             bind_host=self.media_host,
             advertised_host=self.media_host,
-            outputs=OutputConfig(segment_seconds=0.5, list_size=6),
+            outputs=OutputConfig(segment_seconds=0.5, list_size=6, audio=self.audio),
         )
         self.media = MediaWorkerService(
             f"live-{uuid.uuid4().hex[:8]}", ports=RTP_PORTS, config=config, http_bind=f"{self.media_host}:0"
