@@ -32,11 +32,12 @@ import django  # noqa: E402
 django.setup()
 
 import websockets  # noqa: E402
+from django.conf import settings  # noqa: E402
 
-from devices.api.streams import with_urls  # noqa: E402
 from gbplatform.bus import bus_request  # noqa: E402
 from gbplatform.redis_client import get_redis  # noqa: E402
 from gbsim.stream.pattern import encode_pattern  # noqa: E402
+from media.tokens import stream_urls, token_sign  # noqa: E402
 from tests.streams.stack import LiveStack  # noqa: E402
 
 
@@ -47,6 +48,13 @@ async def first_fragment(url: str) -> float:
         await ws.recv()  # init segment
         await ws.recv()  # the first moof+mdat
         return time.perf_counter()
+
+
+def worker_fmp4_url(stream: dict[str, object]) -> str:
+    """The WebSocket URL at the media worker itself: this bench measures the worker, not the web tier."""
+    stream_id = str(stream["stream_id"])
+    token = token_sign(secret=settings.SECRET_KEY, stream_id=stream_id, expires=int(time.time()) + 60)
+    return stream_urls(http_base=str(stream["http"]), stream_id=stream_id, token=token)["ws_fmp4"]
 
 
 def main() -> None:
@@ -74,7 +82,7 @@ def main() -> None:
                     timeout=20,
                 )
                 answered.append(time.perf_counter() - start)
-                fragment.append(asyncio.run(first_fragment(with_urls(stream)["ws_fmp4"])) - start)
+                fragment.append(asyncio.run(first_fragment(worker_fmp4_url(stream))) - start)
                 bus_request(redis, "gateway", "stream.stop", {"stream_id": stream["stream_id"]}, timeout=10)
                 time.sleep(0.2)  # the device's BYE answered, the port back in the pool
         finally:

@@ -10,6 +10,7 @@ import os
 import secrets
 import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -59,6 +60,22 @@ def port_range(name: str, default: str) -> tuple[int, int]:
     if not 0 < low <= high < 65536:
         raise ValueError(f"{name} is not a valid port range: {raw!r}")
     return low, high
+
+
+DIRECT = "direct"
+
+
+def public_media_url(name: str) -> str:
+    """Where browsers are sent for stream URLs: "" (the web tier, at the address each API request
+    came to), "direct" (each media worker's own HTTP address) or a base URL such as
+    https://video.example.com or https://example.com/gb (a reverse proxy in front of the web tier)."""
+    raw = env_str(name, "")
+    if raw.lower() in ("", DIRECT):
+        return raw.lower()
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"{name} must be empty, {DIRECT!r} or a base URL like https://video.example.com, got {raw!r}")
+    return raw.rstrip("/")
 
 
 def generated_secret(name: str, filename: str, length: int = 32) -> str:

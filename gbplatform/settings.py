@@ -14,6 +14,7 @@ from .config import (
     env_str,
     generated_secret,
     port_range,
+    public_media_url,
 )
 
 SECRET_KEY = generated_secret("SECRET_KEY", "secret_key", 48)
@@ -168,7 +169,13 @@ MEDIA_RTP_TIMEOUT = env_int("MEDIA_RTP_TIMEOUT", 15)
 MEDIA_TCP_CONNECT_TIMEOUT = env_int("MEDIA_TCP_CONNECT_TIMEOUT", 10)
 MEDIA_HLS_SEGMENT_SECONDS = float(env_str("MEDIA_HLS_SEGMENT_SECONDS", "2.0"))
 MEDIA_HLS_LIST_SIZE = env_int("MEDIA_HLS_LIST_SIZE", 6)
+# Camera audio (G.711/AAC) transcoded to AAC in HLS and WebSocket fMP4; a play request's `audio`
+# overrides it. Off by default: audio costs CPU, and recording sound is often restricted by law.
+MEDIA_AUDIO = env_bool("MEDIA_AUDIO", False)
 MEDIA_TOKEN_TTL = env_int("MEDIA_TOKEN_TTL", 3600)
+# Stream URLs in API answers: "" through the web tier at the request's own scheme and host (it
+# passes /media/ on to the worker), "direct" to each worker's own address, or a fixed base URL.
+MEDIA_PUBLIC_URL = public_media_url("MEDIA_PUBLIC_URL")
 
 # --- Live streams (gateway side) ---------------------------------------------------------------------
 STREAM_IDLE_SECONDS = env_int("STREAM_IDLE_SECONDS", 30)

@@ -3,6 +3,8 @@
 PyAV's mp4 muxer (codec copy) writes into an in-memory sink; the bytes are cut at top-level box
 boundaries into the init segment (ftyp+moov) and fragments (moof+mdat). The muxer writes a
 fragment when the next frame arrives, so a per-frame fragment is one frame behind the input.
+With `audio=True` the init segment declares a second track, AAC-LC from media/audio.py
+(`push_audio`), and the MIME type names both codecs; `codec=None` makes an audio-only stream.
 """
 
 from __future__ import annotations
@@ -13,13 +15,18 @@ import struct
 
 import av
 
-from media.packets import TIME_BASE, frame_packet
+from media.audio import MIME_CODEC as AAC_MIME_CODEC
+from media.audio import AudioPacket
+from media.packets import TIME_BASE, add_audio_stream, audio_packet, frame_packet
 from media.ps.frame import Frame
 from media.ps.h26x import unescape_rbsp
 
 logger = logging.getLogger(__name__)
 
 _AV_CODECS = {"h264": "h264", "h265": "hevc"}
+# A video frame waits at most this long (microseconds) in the muxer for audio to interleave with,
+# so a camera whose audio lags or pauses does not hold back the live picture.
+_MAX_INTERLEAVE_DELTA = "500000"
 
 
 class Fmp4Error(RuntimeError):
@@ -97,6 +104,15 @@ def _hevc_codecs(tag: str, c: bytes) -> str:
     return ".".join(parts)
 
 
+def content_type(video_codecs: str | None, *, audio: bool) -> str | None:
+    """The MIME type MSE's addSourceBuffer takes: video/mp4 with the video's codecs parameter,
+    plus AAC-LC when the stream carries audio; audio/mp4 for an audio-only stream."""
+    if video_codecs is None:
+        return f'audio/mp4; codecs="{AAC_MIME_CODEC}"' if audio else None
+    codecs = f"{video_codecs},{AAC_MIME_CODEC}" if audio else video_codecs
+    return f'video/mp4; codecs="{codecs}"'
+
+
 class _Sink(io.RawIOBase):
     def __init__(self) -> None:
         self.buf = bytearray()
@@ -114,20 +130,43 @@ class Fmp4Fragmenter:
 
     `per_frame=True` cuts a fragment at every frame (lowest latency); otherwise at keyframes.
     The first frame must be a keyframe carrying the parameter sets. A frame the muxer rejects is
-    dropped and counted in `errors`; it never raises to the caller after the first frame.
+    dropped and counted in `errors`; it never raises to the caller after the first frame. With
+    audio the video is track 1 and the audio track 2; audio-only, the audio is track 1.
     """
 
-    def __init__(self, codec: str, width: int | None, height: int | None, *, per_frame: bool = True) -> None:
-        name = _AV_CODECS.get(codec)
-        if name is None:
+    def __init__(
+        self,
+        codec: str | None,
+        width: int | None,
+        height: int | None,
+        *,
+        per_frame: bool = True,
+        audio: bool = False,
+    ) -> None:
+        name = _AV_CODECS.get(codec) if codec is not None else None
+        if name is None and not (codec is None and audio):
             raise Fmp4Error(f"no fMP4 output for {codec}")
-        flags = "empty_moov+default_base_moof+" + ("frag_every_frame" if per_frame else "frag_keyframe")
+        flags = "empty_moov+default_base_moof"
+        options = {"flush_packets": "1"}
+        if not per_frame:
+            flags += "+frag_keyframe"
+        elif audio:
+            # frag_every_frame cuts at every packet of either track, before the muxer knows the
+            # video frame's duration (it writes 0 and the timeline slips): a fragment as soon as
+            # it holds any duration is one per video frame, with the audio since the last one.
+            options["frag_duration"] = "1"
+        else:
+            flags += "+frag_every_frame"
+        options["movflags"] = flags
+        if audio and name:
+            options["max_interleave_delta"] = _MAX_INTERLEAVE_DELTA
         self._sink = _Sink()
-        self._container = av.open(
-            self._sink, "w", format="mp4", options={"movflags": flags, "flush_packets": "1"}
-        )
-        self._stream = self._container.add_mux_stream(name, width=width or 0, height=height or 0)
-        self._stream.time_base = TIME_BASE
+        self._container = av.open(self._sink, "w", format="mp4", options=options)
+        self._stream = self._container.add_mux_stream(name, width=width or 0, height=height or 0) if name else None
+        if self._stream is not None:
+            self._stream.time_base = TIME_BASE
+        self._audio = add_audio_stream(self._container) if audio else None
+        self.audio = audio
         self.init: bytes | None = None
         self.mime: str | None = None
         self.errors = 0
@@ -137,7 +176,7 @@ class Fmp4Fragmenter:
 
     def push(self, frame: Frame, pts: int, dts: int) -> list[bytes]:
         """Mux one frame; return the fragments completed so far (usually the previous frame's)."""
-        if self._closed:
+        if self._closed or self._stream is None:
             return []
         packet = frame_packet(frame, self._stream, pts, dts)
         try:
@@ -147,6 +186,25 @@ class Fmp4Fragmenter:
             logger.debug("fmp4: frame at dts %d dropped: %s", dts, exc)
             return []
         return self._collect()
+
+    def push_audio(self, audio: AudioPacket) -> list[bytes]:
+        """Mux one AAC frame; return the fragments completed so far."""
+        if self._closed or self._audio is None:
+            return []
+        try:
+            self._container.mux(audio_packet(audio, self._audio))
+        except (av.FFmpegError, ValueError) as exc:
+            self.errors += 1
+            logger.debug("fmp4: audio at %d dropped: %s", audio.pts, exc)
+            return []
+        return self._collect()
+
+    @property
+    def content_type(self) -> str | None:
+        """The full MIME type for MSE: audio-only at once, with video once the init segment exists."""
+        if self._stream is not None and self.mime is None:
+            return None
+        return content_type(self.mime, audio=self.audio)
 
     def close(self) -> list[bytes]:
         """Flush the last fragment and release the muxer."""

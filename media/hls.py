@@ -1,7 +1,9 @@
 """HLS output: keyframe-aligned segments and a rolling playlist, written by FFmpeg's hls muxer.
 
 Codec copy through PyAV: MPEG-TS segments for H.264, fMP4 segments (init.mp4 + .m4s) for H.265
-so it plays where the browser supports HEVC. A segment starts at the first keyframe after
+so it plays where the browser supports HEVC. With `audio=True` the segments also carry the AAC
+track from media/audio.py (`write_audio`); a stream without video (`codec=None`) is audio-only
+MPEG-TS, which hls.js and Safari play. A segment starts at the first keyframe after
 `segment_seconds`; the playlist keeps `list_size` segments (0 keeps all) and older files are
 deleted. Segments are written to a temporary name and renamed, so a reader never sees half a file.
 """
@@ -13,7 +15,8 @@ from pathlib import Path
 
 import av
 
-from media.packets import TIME_BASE, frame_packet
+from media.audio import AudioPacket
+from media.packets import TIME_BASE, add_audio_stream, audio_packet, frame_packet
 from media.ps.frame import Frame
 
 logger = logging.getLogger(__name__)
@@ -27,7 +30,7 @@ class HlsError(RuntimeError):
     """The stream cannot be written as HLS (an unsupported codec, an unwritable folder)."""
 
 
-def segment_type(codec: str) -> str:
+def segment_type(codec: str | None) -> str:
     return "fmp4" if codec == "h265" else "mpegts"
 
 
@@ -35,15 +38,16 @@ class HlsWriter:
     def __init__(
         self,
         directory: Path,
-        codec: str,
+        codec: str | None,
         width: int | None,
         height: int | None,
         *,
         segment_seconds: float = 2.0,
         list_size: int = 6,
+        audio: bool = False,
     ) -> None:
-        name = _AV_CODECS.get(codec)
-        if name is None:
+        name = _AV_CODECS.get(codec) if codec is not None else None
+        if name is None and not (codec is None and audio):
             raise HlsError(f"no HLS output for {codec}")
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
@@ -63,12 +67,17 @@ class HlsWriter:
             options["hls_fmp4_init_filename"] = INIT
         try:
             self._container = av.open(str(directory / PLAYLIST), "w", format="hls", options=options)
-            self._stream = self._container.add_mux_stream(name, width=width or 0, height=height or 0)
+            self._stream = (
+                self._container.add_mux_stream(name, width=width or 0, height=height or 0) if name else None
+            )
+            self._audio = add_audio_stream(self._container) if audio else None
         except (av.FFmpegError, OSError, ValueError) as exc:
             raise HlsError(f"cannot start HLS in {directory}: {exc}") from exc
-        self._stream.time_base = TIME_BASE
+        if self._stream is not None:
+            self._stream.time_base = TIME_BASE
         self.errors = 0
         self.frames = 0
+        self.audio_frames = 0
         self._closed = False
 
     @property
@@ -77,7 +86,7 @@ class HlsWriter:
 
     def write(self, frame: Frame, pts: int, dts: int) -> None:
         """Mux one frame (90 kHz, increasing DTS); a frame the muxer rejects is dropped and counted."""
-        if self._closed:
+        if self._closed or self._stream is None:
             return
         packet = frame_packet(frame, self._stream, pts, dts)
         try:
@@ -86,6 +95,17 @@ class HlsWriter:
         except (av.FFmpegError, OSError, ValueError) as exc:
             self.errors += 1
             logger.debug("hls %s: frame at dts %d dropped: %s", self.directory, dts, exc)
+
+    def write_audio(self, audio: AudioPacket) -> None:
+        """Mux one AAC frame (90 kHz, increasing); dropped and counted if the muxer rejects it."""
+        if self._closed or self._audio is None:
+            return
+        try:
+            self._container.mux(audio_packet(audio, self._audio))
+            self.audio_frames += 1
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            self.errors += 1
+            logger.debug("hls %s: audio at %d dropped: %s", self.directory, audio.pts, exc)
 
     def close(self) -> None:
         """Write the last segment and end the playlist."""

@@ -3,7 +3,8 @@
     GET /media/<stream_id>/<token>/index.m3u8     HLS playlist (segments and init.mp4 beside it)
     GET /media/<stream_id>/<token>/snapshot.jpg   JPEG of the latest keyframe
     WS  /media/<stream_id>/<token>/live.mp4       fMP4 for MSE: one text message
-        {"mime", "codec", "width", "height"}, then binary init segment, then binary fragments
+        {"mime", "codec", "width", "height", "audio"}, then binary init segment, then binary fragments
+        (an audio-only stream, with audio on: codec/width/height null, mime audio/mp4)
 
 The token (media/tokens.py) sits in the path so relative segment URIs in the playlist keep it.
 HLS is written only while it is requested: the first request starts the writer, primed with the
@@ -140,13 +141,19 @@ class MediaHttpApp:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(live.ready.wait(), timeout=WS_READY_TIMEOUT)
             video = live.video
-            if video is None or live.fmp4 is None:
+            if live.fmp4 is None or (video is None and live.audio is None):
                 audio_only = live.session.audio_only
                 reason = "audio-only stream" if audio_only else "no video"
                 await send({"type": "websocket.send", "text": json.dumps({"error": reason})})
                 await send({"type": "websocket.close", "code": 4415 if audio_only else 4408})
                 return
-            info = {"mime": live.mime, "codec": video.codec, "width": video.width, "height": video.height}
+            info = {
+                "mime": live.mime,
+                "codec": video.codec if video else None,
+                "width": video.width if video else None,
+                "height": video.height if video else None,
+                "audio": live.has_audio,
+            }
             await send({"type": "websocket.send", "text": json.dumps(info)})
             while True:
                 fragment = await viewer.queue.get()

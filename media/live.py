@@ -7,6 +7,13 @@ when the first WebSocket viewer joins, the HLS writer when the playlist is first
 are primed from the kept group at once, so the viewer does not wait for the next keyframe. Each
 stops again at a keyframe once nobody has watched it for its linger time. A failing output is
 logged and switched off; it never takes the stream, or the worker, down with it.
+
+With `OutputConfig.audio`, the camera's audio (G.711 or AAC, declared in the PSM or already
+seen) is transcoded to AAC (media/audio.py) on the video's timeline and muxed beside it. The
+group kept for priming holds the camera's audio frames too; the transcoder runs only while an
+output does, and keeps its AAC since the last keyframe so an output started later gets it as well.
+A stream proven audio only gets audio-only outputs at once (not on demand) instead of the "audio
+only" refusal.
 """
 
 from __future__ import annotations
@@ -19,10 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from media.fmp4 import Fmp4Fragmenter, mime_from_sps
+from media.audio import SOURCE_DECODERS, AudioPacket, AudioTranscoder
+from media.fmp4 import Fmp4Fragmenter, content_type, mime_from_sps
 from media.gop import GopCache
 from media.hls import HlsWriter
-from media.ps.frame import Frame
+from media.ps.frame import STREAM_TYPE_CODECS, Frame
 from media.session import StreamSession, VideoInfo
 from media.timestamps import Timeline
 
@@ -39,6 +47,7 @@ class OutputConfig:
     fmp4: bool = True
     fmp4_per_frame: bool = True
     keep_files: bool = False
+    audio: bool = False  # transcode the camera's audio to AAC and mux it (media/audio.py)
     hls_linger: float = 30.0
     """Seconds the HLS writer keeps running after the last playlist or segment request."""
     fmp4_linger: float = 10.0
@@ -97,6 +106,9 @@ class LiveStream:
         self._hls_wanted = False  # requested while there was no group to prime a writer with
         self._hls_watched_at = 0.0
         self._fmp4_watched_at = 0.0
+        self.audio: AudioTranscoder | None = None  # running while an output carrying audio runs
+        self._aac: list[AudioPacket] = []  # the transcoder's output since the last video keyframe
+        self._audio_clock: Timeline | None = None  # audio-only streams: the audio's own timeline
 
     @property
     def stream_id(self) -> str:
@@ -120,22 +132,28 @@ class LiveStream:
             return
         if frames:
             self._deliver(frames, now)
-        elif self.session.audio_only and not self.ready.is_set():
-            self.ready.set()  # wake keyframe waiters so they can say "audio only" now
+        if not self.ready.is_set() and self.session.audio_only:
+            self._start_audio_only()  # wake keyframe waiters: audio-only outputs, or "audio only"
 
     def _deliver(self, frames: list[Frame], now: float) -> None:
         for frame in frames:
             if frame.stream != "video":
-                continue  # G.711 -> AAC is not done yet: audio is neither kept nor muxed
+                self._deliver_audio(frame)
+                continue
+            if self._audio_clock is not None:
+                continue  # audio-only outputs started: they have no video track
             pts, dts = self.timeline.map(frame.pts, frame.dts)
             if frame.keyframe:
                 self.keyframe = frame
                 self._stop_unwatched(now)
+                self._aac = []
             self.gop.add(frame, pts, dts)
             if self.hls is not None:
                 self._write_hls(frame, pts, dts)
             if self.fmp4 is not None:
                 self._write_fmp4(frame, pts, dts)
+            if self.audio is not None:
+                self._write_audio(self.audio.keep_up(dts))
             if frame.keyframe:
                 self._start_wanted()
             if not self.ready.is_set():
@@ -186,6 +204,7 @@ class LiveStream:
         group = self.gop.frames
         first = group[0][0]
         video = self.session.video
+        aac = self._start_audio(group)
         try:
             self.hls = HlsWriter(
                 self.directory,
@@ -194,14 +213,19 @@ class LiveStream:
                 video.height if video else None,
                 segment_seconds=config.segment_seconds,
                 list_size=config.list_size,
+                audio=aac is not None,
             )
         except Exception:
             self.output_errors += 1
             logger.exception("stream %s: HLS output not started", self.stream_id)
+            self._stop_audio_if_unused()
             return
         self.hls_starts += 1
-        for frame, pts, dts in group:
-            self._write_hls(frame, pts, dts)
+        for frame, pts, dts in _interleave(group, aac or []):
+            if frame is not None:
+                self._write_hls(frame, pts, dts)
+            elif self.hls is not None:
+                self._write_audio_to(pts, hls=True)
 
     def _stop_hls(self) -> None:
         hls, self.hls = self.hls, None
@@ -210,6 +234,7 @@ class LiveStream:
             hls.close()
         if not self.config.keep_files:
             shutil.rmtree(self.directory, ignore_errors=True)
+        self._stop_audio_if_unused()
 
     def _start_fmp4(self) -> None:
         self._fmp4_watched_at = self._now()
@@ -218,22 +243,28 @@ class LiveStream:
         group = self.gop.frames
         first = group[0][0]
         video = self.session.video
+        aac = self._start_audio(group)
         try:
             self.fmp4 = Fmp4Fragmenter(
                 first.codec,
                 video.width if video else None,
                 video.height if video else None,
                 per_frame=self.config.fmp4_per_frame,
+                audio=aac is not None,
             )
         except Exception:
             self.output_errors += 1
             logger.exception("stream %s: fMP4 output not started", self.stream_id)
+            self._stop_audio_if_unused()
             return
         self.fmp4_starts += 1
         self._init_published = False
         self._fragments = []
-        for frame, pts, dts in group:
-            self._write_fmp4(frame, pts, dts)
+        for frame, pts, dts in _interleave(group, aac or []):
+            if frame is not None:
+                self._write_fmp4(frame, pts, dts)
+            elif self.fmp4 is not None:
+                self._write_audio_to(pts, hls=False)
 
     def _stop_fmp4(self) -> None:
         fmp4, self.fmp4 = self.fmp4, None
@@ -241,6 +272,120 @@ class LiveStream:
         self._init_published = False
         if fmp4 is not None:
             fmp4.close()
+        self._stop_audio_if_unused()
+
+    # ---- audio ---------------------------------------------------------------------------
+    def _audio_wanted(self) -> bool:
+        """Audio is on and the camera declared or sent audio we can decode."""
+        session = self.session
+        declared = {STREAM_TYPE_CODECS.get(t) for t in session.demuxer.stream_types.values()}
+        return self.config.audio and bool({session.audio_codec, *declared} & SOURCE_DECODERS.keys())
+
+    def _start_audio(self, group: list[tuple[Frame, int, int]]) -> list[AudioPacket] | None:
+        """The AAC an output starting now is primed with, or None when it carries no audio.
+
+        The first output starts the transcoder and feeds it the kept group's audio; a later one
+        gets the AAC the running transcoder made since the last keyframe.
+        """
+        if self.audio is not None:
+            return list(self._aac)
+        if not self._audio_wanted():
+            return None
+        try:
+            self.audio = AudioTranscoder(self.stream_id)
+        except Exception:
+            self.output_errors += 1
+            logger.exception("stream %s: audio not started", self.stream_id)
+            return None
+        self._aac = []
+        for frame, pts, dts in group:
+            self._aac += self.audio.push(frame.codec, frame.data, pts) if frame.stream == "audio" else []
+            if frame.stream == "video":
+                self._aac += self.audio.keep_up(dts)
+        return list(self._aac)
+
+    def _stop_audio_if_unused(self) -> None:
+        if self.hls is None and self.fmp4 is None and self._audio_clock is None:
+            self.audio = None
+            self._aac = []
+
+    def _start_audio_only(self) -> None:
+        """Seconds of audio and no video: audio-only outputs when audio is on, else just wake waiters."""
+        if self.config.audio and self.hls is None and self.fmp4 is None and self._audio_wanted():
+            try:
+                self.audio = AudioTranscoder(self.stream_id)
+            except Exception:
+                self.output_errors += 1
+                logger.exception("stream %s: audio not started", self.stream_id)
+            else:
+                self._audio_clock = Timeline()
+                self._start_audio_only_outputs()
+        self.ready.set()
+
+    def _start_audio_only_outputs(self) -> None:
+        config = self.config
+        if config.hls:
+            try:
+                self.hls = HlsWriter(
+                    self.directory,
+                    None,
+                    None,
+                    None,
+                    segment_seconds=config.segment_seconds,
+                    list_size=config.list_size,
+                    audio=True,
+                )
+            except Exception:
+                self.output_errors += 1
+                logger.exception("stream %s: HLS output not started", self.stream_id)
+        if config.fmp4:
+            try:
+                self.fmp4 = Fmp4Fragmenter(None, None, None, per_frame=config.fmp4_per_frame, audio=True)
+            except Exception:
+                self.output_errors += 1
+                logger.exception("stream %s: fMP4 output not started", self.stream_id)
+
+    def _deliver_audio(self, frame: Frame) -> None:
+        if self._audio_clock is not None:
+            pts = self._audio_clock.map(frame.pts, frame.pts)[1]
+        elif self.session.video is None:
+            return  # before the first keyframe no output can start
+        else:
+            pts = self.timeline.follow(frame.pts)  # on the video's timeline: lip sync
+            if self.config.audio:
+                self.gop.add(frame, pts, pts)
+        if self.audio is not None:
+            self._write_audio(self.audio.push(frame.codec, frame.data, pts))
+
+    def _write_audio(self, packets: list[AudioPacket]) -> None:
+        for packet in packets:
+            if self._audio_clock is None:
+                self._aac.append(packet)
+            if self.hls is not None:
+                self._write_audio_to(packet, hls=True)
+            if self.fmp4 is not None:
+                self._write_audio_to(packet, hls=False)
+
+    def _write_audio_to(self, packet: AudioPacket, *, hls: bool) -> None:
+        if hls:
+            assert self.hls is not None
+            try:
+                self.hls.write_audio(packet)
+            except Exception:
+                self.output_errors += 1
+                logger.exception("stream %s: HLS output stopped", self.stream_id)
+                self._stop_hls()
+            return
+        assert self.fmp4 is not None
+        try:
+            fragments = self.fmp4.push_audio(packet)
+        except Exception:
+            self.output_errors += 1
+            logger.exception("stream %s: fMP4 output stopped", self.stream_id)
+            self._stop_fmp4()
+            return
+        if fragments:
+            self._publish(fragments)
 
     def _write_hls(self, frame: Frame, pts: int, dts: int) -> None:
         hls = self.hls
@@ -302,12 +447,20 @@ class LiveStream:
         self.viewers.discard(viewer)
 
     @property
+    def has_audio(self) -> bool:
+        """Whether the outputs carry audio (running, or will when they start)."""
+        if self.audio is not None:
+            return True
+        return self._audio_clock is None and self.session.video is not None and self._audio_wanted()
+
+    @property
     def mime(self) -> str | None:
-        codecs = self.fmp4.mime if self.fmp4 is not None else None
+        """The MIME type of the WebSocket fMP4, known without running the fragmenter."""
+        if self.fmp4 is not None and (self.fmp4.mime is not None or self.session.video is None):
+            return self.fmp4.content_type
         video = self.session.video
-        if codecs is None and video is not None:
-            codecs = mime_from_sps(video.codec, self.session.demuxer.sps_nal)
-        return None if codecs is None else f'video/mp4; codecs="{codecs}"'
+        codecs = mime_from_sps(video.codec, self.session.demuxer.sps_nal) if video is not None else None
+        return content_type(codecs, audio=self._audio_wanted()) if codecs is not None else None
 
     # ---- end -----------------------------------------------------------------------------
     def close(self, reason: str = "closed") -> None:
@@ -317,6 +470,8 @@ class LiveStream:
         self.close_reason = reason
         with contextlib.suppress(Exception):
             self._deliver(self.session.finish(), self._now())
+        if self.audio is not None:
+            self._write_audio(self.audio.flush())
         if self.fmp4 is not None:
             self._publish(self.fmp4.close())
         if self.hls is not None:
@@ -348,6 +503,8 @@ class LiveStream:
             + (self.fmp4.errors if self.fmp4 else 0),
             timestamps_fixed=self.timeline.fixed,
             mime=self.mime,
+            audio=self.has_audio,
+            aac_frames=self.audio.stats.packets if self.audio else 0,
         )
         return info
 
@@ -356,11 +513,13 @@ def _starts_with_sync_sample(fragment: bytes) -> bool:
     """Whether the first sample of a moof+mdat fragment is a sync sample (a keyframe).
 
     Reads the trun's first-sample flags, else the tfhd's default flags; bit 0x00010000 of the
-    sample flags is sample_is_non_sync_sample (ISO/IEC 14496-12 section 8.8.3).
+    sample flags is sample_is_non_sync_sample (ISO/IEC 14496-12 section 8.8.3). Only track 1
+    counts (the video, or an audio-only stream's audio): every audio frame is a sync sample, and
+    a fragment of audio beside video must not start a group of pictures.
     """
     tfhd = fragment.find(b"tfhd")
     trun = fragment.find(b"trun")
-    if trun == -1:
+    if trun == -1 or (tfhd != -1 and fragment[tfhd + 8 : tfhd + 12] != b"\x00\x00\x00\x01"):
         return False
     flags = int.from_bytes(fragment[trun + 5 : trun + 8], "big")
     at = trun + 12  # version/flags, sample_count
@@ -383,3 +542,21 @@ def _starts_with_sync_sample(fragment: bytes) -> bool:
         if tf_flags & 0x20:
             return not int.from_bytes(fragment[at : at + 4], "big") & 0x10000
     return False
+
+
+def _interleave(
+    group: list[tuple[Frame, int, int]], aac: list[AudioPacket]
+) -> list[tuple[Frame | None, Any, int]]:
+    """The kept video frames and AAC packets in decode order, to prime a starting output.
+
+    Entries are (frame, pts, dts) for video and (None, packet, pts) for AAC; the camera's own
+    audio frames in the group are left out (they reach outputs only through the transcoder).
+    """
+    entries: list[tuple[int, int, tuple[Frame | None, Any, int]]] = []
+    for index, (frame, pts, dts) in enumerate(group):
+        if frame.stream == "video":
+            entries.append((dts, index, (frame, pts, dts)))
+    for index, packet in enumerate(aac):
+        entries.append((packet.pts, len(group) + index, (None, packet, packet.pts)))
+    entries.sort(key=lambda entry: (entry[0], entry[1]))
+    return [entry[2] for entry in entries]

@@ -38,6 +38,7 @@ class StreamSession:
     In strict mode a packet whose SSRC differs from `ssrc` is dropped and counted; in tolerant
     mode (devices that ignore the SDP's y= line) any SSRC is accepted and the last one seen is
     reported. Frames before the first video keyframe are dropped: no output can start with them.
+    Audio passes once video has started, or once the stream is proven audio only.
     """
 
     def __init__(
@@ -141,7 +142,7 @@ class StreamSession:
         for frame in frames:
             if frame.stream == "audio":
                 self._note_audio(frame)
-                if self.video is not None:
+                if self.video is not None or self.audio_only:
                     out.append(frame)
                 continue
             self.video_frames += 1

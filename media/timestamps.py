@@ -46,3 +46,10 @@ class Timeline:
         if not 0 <= cts <= self.max_gap:
             cts = 0
         return self._dts + cts, self._dts
+
+    def follow(self, raw: int) -> int:
+        """Where a timestamp of another stream on the same camera clock (audio beside video)
+        falls on this timeline: relative to the latest frame mapped, 0 before any."""
+        if self._last_raw is None:
+            return 0
+        return self._dts + _signed(raw - self._last_raw)

@@ -2,16 +2,18 @@
 
 Commands (BusServer target `media:<instance>`), arguments and replies are plain JSON:
 - `stream.open` {stream_id, ssrc, transport: udp|tcp-passive|tcp-active, remote_host?, remote_port?,
-  tolerant_ssrc?} -> {stream_id, port, transport, host}
+  tolerant_ssrc?, audio?} -> {stream_id, port, transport, host, audio} (audio: transcode the camera's
+  audio to AAC and mux it; absent: the worker's MEDIA_AUDIO setting)
 - `stream.connect` {stream_id, remote_host, remote_port} -> {stream_id} (tcp-active, once the device's
   200 OK gives its port)
 - `stream.update` {stream_id, ssrc?, tolerant_ssrc?} -> {stream_id, ssrc, tolerant_ssrc} (the device's
   200 OK chose another SSRC; sent before the ACK, so before its first packet)
-- `stream.wait_keyframe` {stream_id, timeout} -> {codec, width, height, mime}
+- `stream.wait_keyframe` {stream_id, timeout} -> {codec, width, height, mime, audio} (an audio-only
+  stream opened with audio answers codec/width/height null and an audio/mp4 mime)
 - `stream.close` {stream_id} -> {stream_id, closed}
 - `stream.list` {} -> {streams: [...statistics...]}
 Errors are CommandFailed with an HTTP-like status: 404 unknown stream, 409 duplicate, 400 bad
-arguments, 503 no free port, 504 no keyframe in time, 415 audio-only stream.
+arguments, 503 no free port, 504 no keyframe in time, 415 audio-only stream opened without audio.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +98,13 @@ class MediaWorker:
             rtp_timeout=float(args.get("rtp_timeout") or self.config.rtp_timeout),
             now=self.clock(),
         )
-        live = LiveStream(session, directory=self.config.output_dir / stream_id, config=self.config.outputs)
+        outputs = self.config.outputs
+        audio = args.get("audio")
+        if audio is not None:
+            if not isinstance(audio, bool):
+                raise CommandFailed("audio must be true or false", status=400)
+            outputs = replace(outputs, audio=audio)
+        live = LiveStream(session, directory=self.config.output_dir / stream_id, config=outputs)
         live.transport_kind = transport
         try:
             port, receiver = await self._bind(transport, live)
@@ -113,6 +121,7 @@ class MediaWorker:
             "port": port,
             "transport": transport,
             "host": self.config.advertised_host,
+            "audio": outputs.audio,
         }
 
     async def _bind(self, transport: str, live: LiveStream) -> tuple[int, Receiver]:
@@ -164,6 +173,15 @@ class MediaWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(live.ready.wait(), timeout=timeout)
         video = live.video
+        if video is None and live.audio is not None:
+            return {
+                "stream_id": live.stream_id,
+                "codec": None,
+                "width": None,
+                "height": None,
+                "mime": live.mime,
+                "audio": True,
+            }
         if video is None:
             session = live.session
             if session.audio_only:
@@ -193,6 +211,7 @@ class MediaWorker:
             "width": video.width,
             "height": video.height,
             "mime": live.mime,
+            "audio": live.has_audio,
         }
 
     async def cmd_close(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ a `stream.stopped` event with its reason.
 
 Failures are `CommandFailed` with the status the REST API answers: 409 device not registered,
 502 INVITE refused (the SIP status in the message), 504 no answer or no video in time, 503 no
-media worker or no free port, 415 an audio-only stream.
+media worker or no free port, 415 an audio-only stream played without audio.
 """
 
 from __future__ import annotations
@@ -92,8 +92,14 @@ class Player:
         self._background: set[asyncio.Task[Any]] = set()
 
     # --- play ------------------------------------------------------------------------------
-    async def play(self, device_id: str, channel_id: str, transport: str) -> dict[str, Any]:
-        """Start the channel's stream, or join it when it is live or starting."""
+    async def play(
+        self, device_id: str, channel_id: str, transport: str, audio: bool | None = None
+    ) -> dict[str, Any]:
+        """Start the channel's stream, or join it when it is live or starting.
+
+        `audio` asks the media worker to carry the camera's audio (None: the worker's setting); a
+        play that joins a live stream gets it as it is, and the answer's `audio` says which.
+        """
         channel = (device_id, channel_id)
         live = self.table.for_channel(*channel)
         if live is None and channel in self._pending:
@@ -106,7 +112,7 @@ class Player:
         future: asyncio.Future[LiveSession] = asyncio.get_running_loop().create_future()
         self._pending[channel] = future
         try:
-            session = await self._start(device_id, channel_id, transport)
+            session = await self._start(device_id, channel_id, transport, audio)
         except BaseException as exc:
             if isinstance(exc, Exception):
                 future.set_exception(exc)
@@ -119,7 +125,9 @@ class Player:
         future.set_result(session)
         return session.as_dict()
 
-    async def _start(self, device_id: str, channel_id: str, transport_name: str) -> LiveSession:
+    async def _start(
+        self, device_id: str, channel_id: str, transport_name: str, audio: bool | None = None
+    ) -> LiveSession:
         registration = self.registrar.get(device_id)
         if registration is None:
             raise CommandFailed(f"device {device_id} is not registered (offline)", status=409)
@@ -152,6 +160,8 @@ class Player:
         args: dict[str, Any] = {"stream_id": session.stream_id, "ssrc": ssrc_to_rtp(ssrc), "transport": transport.value}
         if self.config.rtp_timeout:
             args["rtp_timeout"] = self.config.rtp_timeout
+        if audio is not None:
+            args["audio"] = audio
         try:
             opened = await self.workers.command(session.worker, "stream.open", args)
         except BaseException:
@@ -174,6 +184,7 @@ class Player:
             raise
         self._starting.pop(session.call_id, None)
         session.codec, session.width, session.height = video.get("codec"), video.get("width"), video.get("height")
+        session.audio = bool(video.get("audio"))
         if session.dialog is None or session.dialog.state == TERMINATED:
             self._spawn(self._end(session, "device_bye", announce=False))
             raise CommandFailed(f"device {device_id} ended the stream at once", status=502)

@@ -257,8 +257,12 @@ class GatewayService(Service):
 
     async def _cmd_stream_play(self, args: dict[str, Any]) -> dict[str, Any]:
         assert self.player is not None
+        audio = args.get("audio")
         return await self.player.play(
-            str(args.get("device_id", "")), str(args.get("channel_id", "")), str(args.get("transport") or "udp")
+            str(args.get("device_id", "")),
+            str(args.get("channel_id", "")),
+            str(args.get("transport") or "udp"),
+            None if audio is None else bool(audio),
         )
 
     async def _cmd_stream_stop(self, args: dict[str, Any]) -> dict[str, Any]:

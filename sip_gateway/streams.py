@@ -40,6 +40,7 @@ class LiveSession:
     codec: str | None = None
     width: int | None = None
     height: int | None = None
+    audio: bool = False  # the outputs carry an AAC track
     plays: int = 1
     ws_viewers: int = 0
     http_requests: int = 0
@@ -58,6 +59,7 @@ class LiveSession:
             "codec": self.codec,
             "width": self.width,
             "height": self.height,
+            "audio": self.audio,
             "viewers": self.plays,
             "ws_viewers": self.ws_viewers,
             "started_at": self.started_at,

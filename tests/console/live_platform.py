@@ -26,25 +26,23 @@ T = TypeVar("T")
 
 
 def asgi_application() -> Any:
-    """A fresh copy of gbplatform.asgi's application, serving static files from the apps'
-    folders (no collectstatic in tests): WhiteNoise reads that setting when it is created."""
-    from channels.routing import ProtocolTypeRouter, URLRouter
+    """gbplatform.asgi's application around a fresh Django app that serves static files from the
+    apps' folders (no collectstatic in tests): WhiteNoise reads that setting when it is created."""
     from django.core.asgi import get_asgi_application
 
-    from gbplatform.routing import websocket_urlpatterns
-    from gbplatform.ws_auth import AuthStack, BrowserOriginValidator
+    from gbplatform.asgi import application_build
 
     with override_settings(WHITENOISE_USE_FINDERS=True):
         http = get_asgi_application()
-    return ProtocolTypeRouter({"http": http, "websocket": BrowserOriginValidator(AuthStack(URLRouter(websocket_urlpatterns)))})
+    return application_build(http)
 
 
 @contextmanager
-def web_server() -> Iterator[str]:
-    """uvicorn on 127.0.0.1 and a free port, in a thread; yields the base URL."""
+def web_server(host: str = "127.0.0.1") -> Iterator[str]:
+    """uvicorn on `host` (a loopback address) and a free port, in a thread; yields the base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((host, 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(asgi_application(), log_level="warning", lifespan="off", ws="websockets-sansio")
     server = uvicorn.Server(config)
@@ -56,7 +54,7 @@ def web_server() -> Iterator[str]:
             raise RuntimeError("the web server did not start")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{host}:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -31,10 +31,10 @@ def live_stack(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: 
     from gbsim.stream.pattern import encode_pattern
     from tests.streams.stack import LiveStack
 
-    clip = encode_pattern("h264", width=WIDTH, height=HEIGHT, seconds=2.0, gop=12)
+    clip = encode_pattern("h264", width=WIDTH, height=HEIGHT, seconds=2.0, gop=12, audio=True)
     with django_db_blocker.unblock(), database_for_tests():
         get_user_model().objects.create_user(username=USERNAME, password=PASSWORD)
-        stack = LiveStack(Path(tmp_path_factory.mktemp("media")), clip).start()
+        stack = LiveStack(Path(tmp_path_factory.mktemp("media")), clip, audio=True).start()
         try:
             camera = stack.camera_device
             device = Device.objects.create(device_id=camera.device_id, name="测试摄像机", online=True)
@@ -66,6 +66,15 @@ def test_a_channel_plays_in_a_cell_closing_it_or_stopping_it_releases_the_stream
     expect(cell).to_have_attribute("data-mode", "fmp4")
     expect(cell.locator(".cell-stats")).to_contain_text(f"h264 · {WIDTH}×{HEIGHT}")
     page.wait_for_function("() => document.querySelector('.cell video').currentTime > 1.0", timeout=20_000)
+    # The camera sends G.711, heard as AAC once the operator asks: cells start muted.
+    sound = cell.locator(".cell-sound")
+    expect(sound).to_be_visible()
+    assert cell.locator("video").evaluate("video => video.muted") is True
+    sound.click()
+    expect(sound).to_have_attribute("aria-pressed", "true")
+    assert cell.locator("video").evaluate("video => video.muted") is False
+    played = cell.locator("video").evaluate("video => video.currentTime")
+    page.wait_for_function(f"() => document.querySelector('.cell video').currentTime > {played + 0.5}", timeout=20_000)
     # The tree shows a snapshot beside the live channel.
     expect(first.locator("img.thumb")).to_be_visible(timeout=15_000)
     assert first.locator("img.thumb").evaluate("img => img.naturalWidth") == WIDTH

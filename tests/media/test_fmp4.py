@@ -7,12 +7,13 @@ import io
 import av
 import pytest
 
+from media.audio import AudioPacket
 from media.fmp4 import Fmp4Error, Fmp4Fragmenter, mime_codec, mime_from_sps, split_boxes
 from media.live import _starts_with_sync_sample
 from media.ps.frame import Frame
 from media.ps.h26x import inspect_access_unit
 from media.timestamps import Timeline
-from tests.media.conftest import encode_frames
+from tests.media.conftest import aac_packets, encode_frames
 
 
 def _fragment(
@@ -101,3 +102,58 @@ def test_the_codecs_string_from_the_sps_alone_matches_the_muxers(d1_frames: list
         sps = inspect_access_unit(frames[0].data, codec).sps
         assert fragmenter.mime is not None and mime_from_sps(codec, sps) == fragmenter.mime
     assert mime_from_sps("h264", None) is None and mime_from_sps("mpeg4", b"\x00\x01\x02\x03") is None
+
+
+def _fragment_with_audio(
+    frames: list[Frame], audio: list[AudioPacket], per_frame: bool
+) -> tuple[Fmp4Fragmenter, list[bytes]]:
+    fragmenter = Fmp4Fragmenter("h264", 704, 576, per_frame=per_frame, audio=True)
+    timeline = Timeline()
+    pending = list(audio)
+    fragments: list[bytes] = []
+    for frame in frames:
+        pts, dts = timeline.map(frame.pts, frame.dts)
+        fragments += fragmenter.push(frame, pts, dts)
+        while pending and pending[0].pts <= dts:
+            fragments += fragmenter.push_audio(pending.pop(0))
+    fragments += fragmenter.close()
+    return fragmenter, fragments
+
+
+@pytest.mark.parametrize("per_frame", [True, False], ids=["fragment-per-frame", "fragment-per-gop"])
+def test_with_audio_the_init_segment_has_both_tracks_and_both_decode(
+    d1_frames: list[Frame], g711a: bytes, per_frame: bool
+) -> None:
+    video = [f for f in d1_frames if f.stream == "video"][:300]  # 12 s
+    audio = aac_packets(g711a, 11.5)
+    fragmenter, fragments = _fragment_with_audio(video, audio, per_frame)
+    assert fragmenter.content_type == 'video/mp4; codecs="avc1.4D001E,mp4a.40.2"'
+    assert sum(map(_starts_with_sync_sample, fragments)) == 12  # still one per IDR: audio starts none
+    with av.open(io.BytesIO(fragmenter.init + b"".join(fragments))) as container:  # type: ignore[operator]
+        assert [s.type for s in container.streams] == ["video", "audio"]
+        decoded = {"video": 0, "audio": 0}
+        samples = 0
+        for frame in container.decode():
+            kind = "audio" if isinstance(frame, av.AudioFrame) else "video"
+            decoded[kind] += 1
+            samples += frame.samples if isinstance(frame, av.AudioFrame) else 0
+    assert decoded == {"video": 300 - 0, "audio": len(audio)}
+    assert samples / 16000 == pytest.approx(len(audio) * 1024 / 16000)
+    assert fragmenter.errors == 0
+
+
+def test_an_audio_only_stream_is_fragmented_as_audio_mp4() -> None:
+    fragmenter = Fmp4Fragmenter(None, None, None, audio=True)
+    assert fragmenter.content_type == 'audio/mp4; codecs="mp4a.40.2"'
+
+
+def test_audio_only_fragments_decode(g711a: bytes) -> None:
+    audio = aac_packets(g711a, 3.0)
+    fragmenter = Fmp4Fragmenter(None, None, None, audio=True)
+    fragments: list[bytes] = []
+    for packet in audio:
+        fragments += fragmenter.push_audio(packet)
+    fragments += fragmenter.close()
+    assert all(_starts_with_sync_sample(f) for f in fragments)  # any AAC frame is a starting point
+    with av.open(io.BytesIO(fragmenter.init + b"".join(fragments))) as container:  # type: ignore[operator]
+        assert len(list(container.decode(audio=0))) == len(audio)

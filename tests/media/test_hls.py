@@ -7,20 +7,32 @@ from pathlib import Path
 
 import pytest
 
+from media.audio import AudioPacket
 from media.hls import HlsError, HlsWriter
 from media.ps.frame import Frame
 from media.timestamps import Timeline
-from tests.media.conftest import encode_frames
+from tests.media.conftest import aac_packets, encode_frames
 from tests.media.replay import ffprobe, ffprobe_video_packets
 
 
 def _write(
-    directory: Path, frames: list[Frame], codec: str, size: tuple[int, int], **options: object
+    directory: Path,
+    frames: list[Frame],
+    codec: str,
+    size: tuple[int, int],
+    audio: list[AudioPacket] | None = None,
+    **options: object,
 ) -> HlsWriter:
-    writer = HlsWriter(directory, codec, *size, **options)  # type: ignore[arg-type]
+    writer = HlsWriter(directory, codec, *size, audio=audio is not None, **options)  # type: ignore[arg-type]
     timeline = Timeline()
+    pending = list(audio or [])
     for frame in frames:
-        writer.write(frame, *timeline.map(frame.pts, frame.dts))
+        pts, dts = timeline.map(frame.pts, frame.dts)
+        writer.write(frame, pts, dts)
+        while pending and pending[0].pts <= dts:  # interleaved as they arrive live
+            writer.write_audio(pending.pop(0))
+    for packet in pending:
+        writer.write_audio(packet)
     writer.close()
     return writer
 
@@ -89,3 +101,44 @@ def test_h265_becomes_fmp4_segments_with_an_init_segment(tmp_path: Path) -> None
 def test_codecs_hls_cannot_carry_without_transcoding_are_refused(tmp_path: Path) -> None:
     with pytest.raises(HlsError, match="no HLS output for mpeg4"):
         HlsWriter(tmp_path, "mpeg4", 352, 288)
+
+
+def test_h264_with_audio_becomes_ts_segments_that_ffprobe_reads_as_h264_and_aac(
+    tmp_path: Path, d1_frames: list[Frame], g711a: bytes
+) -> None:
+    video = [f for f in d1_frames if f.stream == "video"][:300]  # 12 s
+    audio = aac_packets(g711a, 12.0)
+    writer = _write(tmp_path, video, "h264", (704, 576), audio=audio, list_size=0)
+    streams = ffprobe(writer.playlist)["streams"]
+    assert [s["codec_name"] for s in streams] == ["h264", "aac"]
+    aac = streams[1]
+    assert (aac["profile"], aac["sample_rate"], aac["channels"]) == ("LC", "16000", 1)
+    assert int(aac["nb_read_frames"]) == len(audio) and int(streams[0]["nb_read_frames"]) == 300
+    assert writer.errors == 0 and writer.audio_frames == len(audio)
+    for name in _segments(writer.playlist):
+        assert ffprobe_video_packets(tmp_path / name)[0], f"{name} does not start with a keyframe"
+
+
+def test_h265_with_audio_becomes_fmp4_segments_with_hevc_and_aac(tmp_path: Path, g711a: bytes) -> None:
+    frames = encode_frames("libx265", count=30)
+    audio = aac_packets(g711a, 1.2)
+    writer = _write(tmp_path, frames, "h265", (320, 180), audio=audio, segment_seconds=0.2, list_size=0)
+    assert '#EXT-X-MAP:URI="init.mp4"' in writer.playlist.read_text()
+    streams = ffprobe(writer.playlist)["streams"]
+    assert [(s["codec_name"], s["nb_read_frames"]) for s in streams] == [("hevc", "30"), ("aac", str(len(audio)))]
+
+
+def test_an_audio_only_stream_becomes_audio_only_ts_segments(tmp_path: Path, g711a: bytes) -> None:
+    audio = aac_packets(g711a, 6.0)
+    writer = HlsWriter(tmp_path, None, None, None, segment_seconds=2, list_size=0, audio=True)
+    for packet in audio:
+        writer.write_audio(packet)
+    writer.close()
+    assert len(_segments(writer.playlist)) == 3
+    (stream,) = ffprobe(writer.playlist)["streams"]
+    assert (stream["codec_name"], stream["sample_rate"], int(stream["nb_read_frames"])) == ("aac", "16000", len(audio))
+
+
+def test_without_video_or_audio_there_is_nothing_to_write(tmp_path: Path) -> None:
+    with pytest.raises(HlsError, match="no HLS output for None"):
+        HlsWriter(tmp_path, None, None, None)

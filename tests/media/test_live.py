@@ -6,12 +6,14 @@ import io
 from pathlib import Path
 
 import av
+import pytest
 
 from media.hls import PLAYLIST
 from media.live import LiveStream, OutputConfig, _starts_with_sync_sample
+from media.ps.frame import Frame
 from media.session import StreamSession
-from tests.media.conftest import D1_RTP
-from tests.media.replay import d1_rtp_packets
+from tests.media.conftest import AUDIO_PS, D1_RTP, MIDSTART_PS, av_sync, g711_frames, ps_rtp
+from tests.media.replay import d1_rtp_packets, ffprobe, ps_to_rtp
 from tests.vectors import vector_path
 
 
@@ -170,3 +172,130 @@ def test_outputs_stop_after_their_linger_with_nobody_watching_and_start_again_on
     assert (live.hls_starts, live.fmp4_starts) == (2, 2)
     _feed(live, packets[1000:1200], now)
     assert live.hls_ready.is_set() and (tmp_path / "out" / PLAYLIST).exists()
+
+
+# ---- audio ---------------------------------------------------------------------------------------
+def _viewer_chunks(live: LiveStream, packets: list[bytes]) -> list[bytes]:
+    viewer = live.add_viewer()
+    chunks: list[bytes | None] = []
+    for index, packet in enumerate(packets):
+        live.receive(packet, index * 0.001)
+        chunks += _drain(viewer.queue)  # a viewer that keeps up
+    live.close()
+    chunks += _drain(viewer.queue)
+    return [c for c in chunks if c is not None]
+
+
+def _decoded(blob: bytes) -> dict[str, float]:
+    """Seconds of each track PyAV decodes from an fMP4 blob."""
+    seconds: dict[str, float] = {}
+    with av.open(io.BytesIO(blob)) as container:
+        for frame in container.decode():
+            kind = "audio" if isinstance(frame, av.AudioFrame) else "video"
+            step = frame.samples / frame.sample_rate if isinstance(frame, av.AudioFrame) else 1 / 25
+            seconds[kind] = seconds.get(kind, 0.0) + step
+    return seconds
+
+
+def test_with_audio_on_h264_and_g711_play_as_one_fmp4_with_both_tracks_in_sync(
+    tmp_path: Path, d1_frames: list[Frame], g711a: bytes
+) -> None:
+    video = [f for f in d1_frames if f.stream == "video"][:500]  # 20 s
+    packets = ps_rtp(av_sync(video, g711_frames(g711a)), ssrc=1)
+    live = _live(tmp_path / "out", hls=False, audio=True)
+    chunks = _viewer_chunks(live, packets)
+    assert live.mime == 'video/mp4; codecs="avc1.4D001E,mp4a.40.2"'
+    assert live.audio is not None and live.audio.stats.silence_ticks == 0 and live.audio.stats.late == 0
+    seconds = _decoded(b"".join(chunks))
+    assert seconds["video"] == pytest.approx(20.0, abs=0.05)
+    assert seconds["audio"] == pytest.approx(20.0, abs=0.2)
+    with av.open(io.BytesIO(b"".join(chunks))) as container:
+        video_start, audio_start = (s.start_time * s.time_base for s in container.streams)  # type: ignore[operator]
+    assert abs(video_start - audio_start) < 0.07  # lip sync: both start on the same clock
+
+
+def test_a_late_joiner_with_audio_still_starts_at_a_keyframe(
+    tmp_path: Path, d1_frames: list[Frame], g711a: bytes
+) -> None:
+    video = [f for f in d1_frames if f.stream == "video"][:200]
+    packets = ps_rtp(av_sync(video, g711_frames(g711a)), ssrc=1)
+    live = _live(tmp_path / "out", hls=False, audio=True)
+    for index, packet in enumerate(packets[: len(packets) // 2]):
+        live.receive(packet, index * 0.001)
+    head = _drain(live.add_viewer().queue)
+    assert head[0] is not None and head[0][4:8] == b"ftyp"
+    assert head[1] is not None and _starts_with_sync_sample(head[1])
+
+
+def test_with_audio_off_the_same_stream_has_no_audio_track(
+    tmp_path: Path, d1_frames: list[Frame], g711a: bytes
+) -> None:
+    video = [f for f in d1_frames if f.stream == "video"][:100]
+    live = _live(tmp_path / "out", hls=False)
+    chunks = _viewer_chunks(live, ps_rtp(av_sync(video, g711_frames(g711a)), ssrc=1))
+    assert live.audio is None and live.mime == 'video/mp4; codecs="avc1.4D001E"'
+    assert set(_decoded(b"".join(chunks))) == {"video"}
+
+
+def test_audio_declared_in_the_psm_but_never_sent_becomes_silence_that_keeps_pace(tmp_path: Path) -> None:
+    # The Hikvision 1080p capture's PSM declares G.711 that never comes: MSE plays only where both
+    # tracks have data, so the audio track must keep growing with the video.
+    packets = ps_to_rtp(vector_path(MIDSTART_PS).read_bytes(), ssrc=9, limit=1_500_000)
+    live = _live(tmp_path / "out", hls=False, audio=True)
+    chunks = _viewer_chunks(live, packets)
+    seconds = _decoded(b"".join(chunks))
+    assert live.audio is not None and live.audio.stats.frames == 0
+    assert seconds["audio"] == pytest.approx(seconds["video"] * 25 / 15 - 1.0, abs=0.3)  # 15 fps camera
+
+
+def test_with_audio_on_an_audio_only_stream_plays_as_audio_only_outputs(tmp_path: Path) -> None:
+    live = _live(tmp_path / "out", audio=True, list_size=0, keep_files=True)
+    packets = ps_to_rtp(vector_path(AUDIO_PS).read_bytes(), ssrc=5, limit=300_000)
+    chunks = _viewer_chunks(live, packets)
+    assert live.ready.is_set() and live.video is None
+    assert live.mime == 'audio/mp4; codecs="mp4a.40.2"'
+    assert _decoded(b"".join(chunks))["audio"] > 10
+    (stream,) = ffprobe(tmp_path / "out" / "index.m3u8")["streams"]
+    assert (stream["codec_name"], stream["sample_rate"]) == ("aac", "16000")
+
+
+def test_with_audio_on_audio_only_in_a_codec_we_cannot_read_still_gets_the_clear_answer(tmp_path: Path) -> None:
+    g729 = [Frame("audio", "g729", i * 1800, i * 1800, bytes(20)) for i in range(200)]  # 4 s, no decoder
+    live = _live(tmp_path / "out", audio=True)
+    for index, packet in enumerate(ps_rtp(g729, ssrc=3, audio_codec="g729")):
+        live.receive(packet, index * 0.001)
+    assert live.ready.is_set() and live.session.audio_only
+    assert (live.audio, live.hls, live.fmp4, live.output_errors) == (None, None, None, 0)
+
+
+def test_with_audio_on_outputs_started_on_demand_are_primed_with_audio_too(
+    tmp_path: Path, d1_frames: list[Frame], g711a: bytes
+) -> None:
+    video = [f for f in d1_frames if f.stream == "video"][:300]  # 12 s
+    packets = ps_rtp(av_sync(video, g711_frames(g711a)), ssrc=1)
+    live = _live(tmp_path / "out", audio=True, list_size=0, keep_files=True)
+    third = len(packets) // 3
+    for index, packet in enumerate(packets[:third]):
+        live.receive(packet, index * 0.001)
+    assert live.audio is None and live.has_audio  # nothing transcoded while nobody watches
+    kept = live.gop.frames
+    assert {frame.stream for frame, _, _ in kept} == {"video", "audio"}
+
+    viewer = live.add_viewer()  # starts the fragmenter and the transcoder, primed from the group
+    chunks = _drain(viewer.queue)
+    for index, packet in enumerate(packets[third : 2 * third]):
+        live.receive(packet, 100 + index * 0.001)
+        chunks += _drain(viewer.queue)
+    live.request_hls()  # a second output: primed with the group and the AAC made since its keyframe
+    for index, packet in enumerate(packets[2 * third :]):
+        live.receive(packet, 200 + index * 0.001)
+        chunks += _drain(viewer.queue)
+    live.close()
+    chunks += _drain(viewer.queue)
+
+    blob = b"".join(c for c in chunks if c is not None)
+    assert _starts_with_sync_sample(chunks[1])  # type: ignore[arg-type]
+    seconds = _decoded(blob)
+    assert seconds["audio"] == pytest.approx(seconds["video"], abs=0.3)
+    streams = {s["codec_type"]: s for s in ffprobe(tmp_path / "out" / PLAYLIST)["streams"]}
+    assert (streams["video"]["codec_name"], streams["audio"]["codec_name"]) == ("h264", "aac")

@@ -45,3 +45,14 @@ def test_pts_keeps_its_offset_from_dts_for_b_frames() -> None:
     timeline = Timeline()
     assert timeline.map(1000 + 7200, 1000) == (7200, 0)
     assert timeline.map(1000 + 3600, 1000 + 3600) == (3600, 3600)
+
+
+def test_audio_follows_the_video_timeline_across_the_wrap_and_a_fixed_jump() -> None:
+    timeline = Timeline()
+    assert timeline.follow(123) == 0  # nothing mapped yet
+    timeline.map(WRAP - 3600, WRAP - 3600)
+    assert timeline.follow(WRAP - 1800) == 1800  # audio 20 ms after the frame
+    timeline.map(0, 0)  # the 33-bit clock wrapped
+    assert timeline.follow(1800) == 3600 + 1800
+    timeline.map(500 * 90_000, 500 * 90_000)  # a camera restart: the video is mended to one frame
+    assert timeline.follow(500 * 90_000 - 900) == 2 * 3600 - 900  # and its audio moves with it

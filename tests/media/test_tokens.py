@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from media.tokens import stream_urls, token_sign, token_verify
+from media.tokens import StreamPath, stream_path_parse, stream_urls, token_sign, token_verify
 
 SECRET = "test-secret"
 
@@ -52,3 +52,22 @@ def test_stream_urls_put_the_token_in_the_path_so_relative_segment_uris_keep_it(
     assert stream_urls(http_base="https://media.example", stream_id="s", token="t")["ws_fmp4"].startswith(
         "wss://"
     )
+
+
+def test_a_stream_url_path_parses_into_stream_token_and_file() -> None:
+    path = "/media/cam-1/1000.0123456789abcdef0123456789abcdef/seg12.ts"
+    assert stream_path_parse(path) == StreamPath("cam-1", "1000.0123456789abcdef0123456789abcdef", "seg12.ts")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/media/cam-1/index.m3u8",
+        "/media/cam-1/1000.abc/index.m3u8",
+        "/media/cam 1/1000.0123456789abcdef0123456789abcdef/index.m3u8",
+        "/media/cam-1/1000.0123456789abcdef0123456789abcdef/../secret",
+        "/api/media/cam-1/1000.0123456789abcdef0123456789abcdef/index.m3u8",
+    ],
+)
+def test_paths_that_are_not_stream_urls_do_not_parse(path: str) -> None:
+    assert stream_path_parse(path) is None

@@ -79,6 +79,7 @@ async def test_opening_more_streams_than_ports_answers_503_no_free_port(tmp_path
             "transport must be one of udp, tcp-passive, tcp-active",
         ),
         ({"stream_id": "s", "ssrc": "abc"}, 400, "ssrc must be an integer"),
+        ({"stream_id": "s", "audio": "yes"}, 400, "audio must be true or false"),
     ],
 )
 async def test_bad_open_arguments_are_refused_with_400(
@@ -88,6 +89,19 @@ async def test_bad_open_arguments_are_refused_with_400(
         await worker.cmd_open(args)
     assert refused.value.status == status
     assert worker.ports.in_use == 0
+
+
+async def test_audio_is_the_workers_setting_unless_the_open_command_says_otherwise(
+    tmp_path: Path, events: list[dict[str, Any]]
+) -> None:
+    worker = make_worker(tmp_path, events, (47244, 47247))
+    try:
+        assert (await worker.cmd_open({"stream_id": "default", "ssrc": 1}))["audio"] is False
+        assert (await worker.cmd_open({"stream_id": "asked", "ssrc": 2, "audio": True}))["audio"] is True
+        assert worker.streams["asked"].config.audio and not worker.streams["default"].config.audio
+        assert worker.config.outputs.audio is False  # the worker's own setting is left alone
+    finally:
+        worker.close_all()
 
 
 async def test_a_stream_id_already_open_is_a_409_and_an_unknown_one_a_404(worker: MediaWorker) -> None:
@@ -127,6 +141,7 @@ async def test_tolerant_ssrc_plays_the_device_stream(worker: MediaWorker) -> Non
         "width": 704,
         "height": 576,
         "mime": 'video/mp4; codecs="avc1.4D001E"',
+        "audio": False,
     }
     (stats,) = (await worker.cmd_list({}))["streams"]
     assert (stats["ssrc_seen"], stats["ssrc_mismatches"], stats["packets"]) == (D1_SSRC, 0, 200)

@@ -23,12 +23,13 @@ from django.conf import settings
 from gbplatform.bus import CommandFailed, bus_request_async
 from gbplatform.redis_client import get_async_redis
 from media.live import OutputConfig, _starts_with_sync_sample
+from media.ps.frame import Frame
 from media.ps.mux import PsMuxer
 from media.rtp.packetizer import Packetizer
 from media.service import MediaWorkerService, bus_target, events_channel
 from media.tokens import stream_urls, token_sign
 from media.worker import WorkerConfig
-from tests.media.conftest import AUDIO_PS, D1_LEN16, D1_RTP, encode_frames
+from tests.media.conftest import AUDIO_PS, D1_LEN16, D1_RTP, av_sync, encode_frames, g711_frames, ps_rtp
 from tests.media.replay import (
     d1_rtp_packets,
     ffprobe,
@@ -143,6 +144,7 @@ async def test_d1_rtp_over_udp_plays_as_hls_and_answers_the_keyframe_wait(
         "width": 704,
         "height": 576,
         "mime": 'video/mp4; codecs="avc1.4D001E"',
+        "audio": False,
     }
 
     (stats,) = (await worker.command("stream.list"))["streams"]
@@ -189,7 +191,13 @@ async def test_len16_rtp_over_tcp_passive_plays_as_hls_and_as_websocket_fmp4(
     writer.close()
 
     info, chunks = await asyncio.wait_for(viewer, timeout=10)
-    assert info == {"mime": 'video/mp4; codecs="avc1.4D001E"', "codec": "h264", "width": 704, "height": 576}
+    assert info == {
+        "mime": 'video/mp4; codecs="avc1.4D001E"',
+        "codec": "h264",
+        "width": 704,
+        "height": 576,
+        "audio": False,
+    }
     init, fragments = chunks[0], chunks[1:]
     assert init[4:8] == b"ftyp" and _starts_with_sync_sample(fragments[0])
     with av.open(io.BytesIO(b"".join(chunks))) as container:
@@ -268,6 +276,59 @@ async def test_the_audio_only_sample_gives_a_clear_audio_only_answer(worker: Wor
     assert (stats["audio_only"], stats["codec"], stats["audio_codec"]) == (True, None, "g711a")
     status, _ = await _http_get(worker.urls("audio")["snapshot"])
     assert status == 404
+
+
+async def test_h264_with_g711_over_udp_plays_with_aac_in_hls_and_in_websocket_fmp4(
+    worker: Worker, tmp_path: Path, d1_frames: list[Frame], g711a: bytes
+) -> None:
+    video = [f for f in d1_frames if f.stream == "video"][:500]  # 20 s of the D1 camera
+    packets = ps_rtp(av_sync(video, g711_frames(g711a)), ssrc=711)  # and the real G.711 beside it
+    opened = await worker.command("stream.open", {"stream_id": "av", "ssrc": 711, "audio": True})
+    await _want_hls(worker, "av")
+    assert opened["audio"] is True
+    viewer = asyncio.ensure_future(_collect_ws(worker.urls("av")["ws_fmp4"]))
+    await wait_for(lambda: bool(worker.service.worker.streams["av"].viewers), what="the viewer to join")
+    waiting = asyncio.ensure_future(worker.command("stream.wait_keyframe", {"stream_id": "av", "timeout": 10}))
+    live = worker.service.worker.streams["av"]
+    await send_udp(
+        packets, opened["port"], lambda: worker.received("av") if all(v.queue.qsize() < 64 for v in live.viewers) else 0
+    )
+    answer = await waiting
+    assert (answer["codec"], answer["audio"]) == ("h264", True)
+    assert answer["mime"] == 'video/mp4; codecs="avc1.4D001E,mp4a.40.2"'
+    await worker.command("stream.close", {"stream_id": "av"})
+
+    streams = ffprobe(tmp_path / "av" / "index.m3u8")["streams"]
+    assert [(s["codec_name"], s.get("sample_rate")) for s in streams] == [("h264", None), ("aac", "16000")]
+    assert int(streams[0]["nb_read_frames"]) == 500
+    assert int(streams[1]["nb_read_frames"]) * 1024 / 16000 == pytest.approx(20.0, abs=0.2)
+
+    info, chunks = await asyncio.wait_for(viewer, timeout=10)
+    assert (info["mime"], info["audio"]) == (answer["mime"], True)
+    with av.open(io.BytesIO(b"".join(chunks))) as container:
+        assert [s.type for s in container.streams] == ["video", "audio"]
+        frames = list(container.decode())
+    pictures = [f for f in frames if isinstance(f, av.VideoFrame)]
+    sound = sum(f.samples for f in frames if isinstance(f, av.AudioFrame))
+    assert len(pictures) == 500 and sound / 16000 == pytest.approx(20.0, abs=0.2)
+
+
+async def test_with_audio_on_the_audio_only_sample_plays_as_audio_only_hls(worker: Worker, tmp_path: Path) -> None:
+    opened = await worker.command("stream.open", {"stream_id": "radio", "ssrc": 5, "audio": True})
+    waiting = asyncio.ensure_future(worker.command("stream.wait_keyframe", {"stream_id": "radio", "timeout": 10}))
+    packets = ps_to_rtp(vector_path(AUDIO_PS).read_bytes(), ssrc=5, limit=400_000)
+    await send_udp(packets, opened["port"], lambda: worker.received("radio"))
+    assert await waiting == {
+        "stream_id": "radio",
+        "codec": None,
+        "width": None,
+        "height": None,
+        "mime": 'audio/mp4; codecs="mp4a.40.2"',
+        "audio": True,
+    }
+    await worker.command("stream.close", {"stream_id": "radio"})
+    (stream,) = ffprobe(tmp_path / "radio" / "index.m3u8")["streams"]
+    assert (stream["codec_name"], stream["sample_rate"], stream["channels"]) == ("aac", "16000", 1)
 
 
 async def test_a_stream_whose_rtp_stops_is_closed_and_announced_on_the_events_channel(worker: Worker) -> None:

@@ -56,9 +56,11 @@ def device_config(
 
 
 class LiveStack:
-    def __init__(self, output_dir: Path, clip: Clip) -> None:
+    def __init__(self, output_dir: Path, clip: Clip, *, media_host: str = "127.0.0.1", audio: bool = False) -> None:
         self.output_dir = output_dir
+        self.audio = audio  # the media worker's default for streams opened without an `audio` choice
         self.clip = clip
+        self.media_host = media_host  # the media worker's RTP and HTTP address (loopback only)
         self.loop = uvloop.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="live-stack", daemon=True)
         self.media: MediaWorkerService | None = None
@@ -89,12 +91,12 @@ class LiveStack:
     async def _start(self) -> None:
         config = WorkerConfig(
             output_dir=self.output_dir,
-            bind_host="127.0.0.1",
-            advertised_host="127.0.0.1",
-            outputs=OutputConfig(segment_seconds=0.5, list_size=6),
+            bind_host=self.media_host,
+            advertised_host=self.media_host,
+            outputs=OutputConfig(segment_seconds=0.5, list_size=6, audio=self.audio),
         )
         self.media = MediaWorkerService(
-            f"live-{uuid.uuid4().hex[:8]}", ports=RTP_PORTS, config=config, http_bind="127.0.0.1:0"
+            f"live-{uuid.uuid4().hex[:8]}", ports=RTP_PORTS, config=config, http_bind=f"{self.media_host}:0"
         )
         self.media.bus_wait = 0.1
         await self.media.start()

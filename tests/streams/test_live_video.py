@@ -47,6 +47,13 @@ def stack(clip: Clip, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live
         running.stop()
 
 
+@pytest.fixture(autouse=True)
+def direct_urls(settings: Any) -> None:
+    """These tests fetch from the media worker itself; test_web_tier_media.py plays the same
+    streams through the web tier, whose address the API answers with by default."""
+    settings.MEDIA_PUBLIC_URL = "direct"
+
+
 @pytest.fixture
 def live(stack: LiveStack) -> Iterator[LiveStack]:
     """The stack, left with no stream and its media worker announced after each test."""

@@ -29,7 +29,20 @@ function makeCell(index) {
     event.stopPropagation();
     close(index);
   });
+  cell.querySelector(".cell-sound").addEventListener("click", (event) => {
+    event.stopPropagation();
+    setSound(cell, cell.querySelector("video").muted);
+  });
   return { element: cell, stream: null, player: null };
+}
+
+// Cells start muted (browsers only autoplay muted video); a stream with an audio track gets a
+// button to hear it. The click is the user gesture that lets the browser play sound.
+function setSound(element, on) {
+  const video = element.querySelector("video");
+  video.muted = !on;
+  if (on) video.play().catch(() => {});
+  element.querySelector(".cell-sound").setAttribute("aria-pressed", String(on));
 }
 
 function select(index) {
@@ -79,6 +92,7 @@ async function open(index, node) {
   cell.element.classList.add("playing");
   cell.element.dataset.mode = cell.player.mode;
   cell.element.querySelector(".cell-close").hidden = false;
+  cell.element.querySelector(".cell-sound").hidden = !stream.audio;
   const header = cell.player.header || stream;
   cell.element.querySelector(".cell-stats").textContent =
     [header.codec || stream.codec, stream.width && stream.height ? `${stream.width}×${stream.height}` : ""]
@@ -99,6 +113,8 @@ async function close(index) {
   video.load();
   cell.element.classList.remove("playing");
   cell.element.querySelector(".cell-close").hidden = true;
+  cell.element.querySelector(".cell-sound").hidden = true;
+  setSound(cell.element, false);
   cell.element.querySelector(".cell-title").textContent = "";
   cell.element.querySelector(".cell-stats").textContent = "";
   cell.element.querySelector(".cell-empty").textContent = t("emptyCell");
