@@ -72,6 +72,11 @@ class Devices(asyncio.DatagramProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's UDP transport is not a subclass
         self.port = transport.get_extra_info("sockname")[1]
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # The default buffer holds fewer datagrams than the window: a client that loses its
+            # core for a moment would drop answers and stall a second on each retransmission.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
         for _ in range(min(self.window, self.count)):
             self.start_one()
 

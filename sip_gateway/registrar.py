@@ -96,7 +96,7 @@ class Registrar:
 
     def handle(self, request: Request, peer: Peer, now: float) -> RegisterDecision:
         try:
-            device_id = request.from_addr.sip_uri.user or ""
+            device_id = request.from_user or ""
         except SipParseError as exc:
             return self._bad(request, f"unreadable From: {exc.reason}")
         if not device_id:

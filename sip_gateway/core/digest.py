@@ -240,6 +240,27 @@ class DigestResult:
         return self.outcome is DigestOutcome.OK
 
 
+class HmacSha256:
+    """HMAC-SHA256 (RFC 2104) under one fixed key. The two padded-key hash states are
+    computed once and copied per message, which costs a quarter of ``hmac.new`` each time."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > 64:  # the SHA-256 block size
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def digest(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
 class DigestServer:
     """Challenges and verification for one realm (the SIP domain, e.g. ``3402000000``).
 
@@ -274,6 +295,7 @@ class DigestServer:
         self._used: OrderedDict[str, int] = OrderedDict()  # nonce -> highest nc seen
         self._oldest_forgotten_issue: int = -1
         self._serial = int.from_bytes(hashlib.sha256(secret).digest()[:3], "big")
+        self._mac = HmacSha256(secret)
 
     def make_nonce(self, now: float) -> str:
         # The serial makes every nonce unique: without qop a nonce may be used once, so two
@@ -293,16 +315,13 @@ class DigestServer:
         )
 
     def _sign(self, stamp: str) -> str:
-        return hmac.new(self._secret, stamp.encode(), hashlib.sha256).hexdigest()[:24]
+        return self._mac.digest(stamp.encode())[:12].hex()
 
     def _nonce_issued_at(self, nonce: str) -> int | None:
         stamp, dot, signature = nonce.partition(".")
         if not dot or not hmac.compare_digest(signature, self._sign(stamp)):
             return None
-        try:
-            return int(stamp.partition("-")[0], 16)
-        except ValueError:
-            return None
+        return _issue_time(stamp)
 
     def verify(
         self,
@@ -364,9 +383,17 @@ class DigestServer:
         self._used.move_to_end(creds.nonce)
         while len(self._used) > self.max_tracked_nonces:
             forgotten, _ = self._used.popitem(last=False)
-            forgotten_issue = self._nonce_issued_at(forgotten) or 0
+            # Only verified nonces are tracked: the signature need not be checked again.
+            forgotten_issue = _issue_time(forgotten.partition(".")[0]) or 0
             self._oldest_forgotten_issue = max(self._oldest_forgotten_issue, forgotten_issue)
         return DigestResult(DigestOutcome.OK, "authenticated", user)
+
+
+def _issue_time(stamp: str) -> int | None:
+    try:
+        return int(stamp.partition("-")[0], 16)
+    except ValueError:
+        return None
 
 
 def _is_hex(text: str) -> bool:

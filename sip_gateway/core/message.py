@@ -24,6 +24,7 @@ from sip_gateway.core.header_values import (
     cseq_method,
     is_token,
     parse_vias,
+    sip_user,
 )
 from sip_gateway.core.headers import Headers, canonical_name, split_list
 from sip_gateway.core.uri import SipUri, uri_scheme
@@ -67,6 +68,11 @@ class _MessageViews:
     @property
     def from_addr(self) -> NameAddress:
         return NameAddress.parse(self.headers.get("From") or "")
+
+    @property
+    def from_user(self) -> str | None:
+        """The user part of From's sip/sips URI (a GB device ID); SipParseError when unreadable."""
+        return sip_user(self.headers.get("From") or "")
 
     @property
     def to_addr(self) -> NameAddress:
@@ -304,6 +310,7 @@ def _check_headers(headers: Headers, method: str | None) -> list[str]:
             vias.append(value)
         elif key == "content-length":
             lengths.append(value)
+    headers._first = first  # the lookup index Headers would otherwise build on its first get
     for name in REQUIRED_HEADERS:
         if name.lower() not in first:
             raise SipParseError(f"missing {name} header")
