@@ -50,6 +50,9 @@ class TransportStats:
     counters: Counter[str] = field(default_factory=Counter)
 
 
+_BLANK = b"\r\n\x00 "  # what a keepalive datagram is made of (b"" is "in" it too: also dropped)
+
+
 def _host_port(address: Any) -> tuple[str, int]:
     return str(address[0]), int(address[1])
 
@@ -177,11 +180,14 @@ class SipTransport:
         return len(self._connections)
 
     def _on_datagram(self, data: bytes, addr: Any) -> None:
-        self.stats.datagrams_in += 1
-        if len(data) > self.limits.max_message_size or not data.strip(b"\r\n\x00 "):
-            self.stats.datagrams_dropped += 1  # oversize, or a CRLF/NUL keepalive some devices send
+        stats = self.stats
+        stats.datagrams_in += 1
+        if len(data) > self.limits.max_message_size or (data[:1] in _BLANK and not data.strip(_BLANK)):
+            stats.datagrams_dropped += 1  # oversize, or a CRLF/NUL keepalive some devices send
             return
-        host, port = _host_port(addr)
+        host, port = addr[0], addr[1]
+        if type(host) is not str or type(port) is not int:
+            host, port = _host_port(addr)
         self._deliver(data, ("udp", host, port))
 
     def _deliver(self, data: bytes, peer: Peer) -> None:

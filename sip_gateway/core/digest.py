@@ -54,6 +54,23 @@ def digest_response(
 _PARAM = re.compile(r'[ \t,]*([^\s=,"]+)[ \t]*=[ \t]*(?:"([^"\\]*)"|([^,"]*?))[ \t]*(?=,|$)')
 
 
+_TIDY_VALUE = r'(?:"[^"\\,]*"|[A-Za-z0-9_.\-/:@]+)'
+_TIDY = re.compile(rf"[A-Za-z0-9_-]+={_TIDY_VALUE}(?:, ?[A-Za-z0-9_-]+={_TIDY_VALUE})*")
+
+
+def _tidy_params(rest: str) -> dict[str, str] | None:
+    """``a="b", c=d`` exactly as every device we know writes it: no spaces around ``=``, no
+    commas or escapes inside quotes. Then each comma ends a parameter, and the result is what
+    ``_fast_params`` gives, without a regex match per parameter; None for any other shape."""
+    if _TIDY.fullmatch(rest) is None:
+        return None
+    params: dict[str, str] = {}
+    for item in rest.split(","):
+        name, _, value = item.partition("=")
+        params[name.lstrip(" ").lower()] = value[1:-1] if value[:1] == '"' else value
+    return params
+
+
 def _fast_params(rest: str) -> dict[str, str] | None:
     """The usual shape (no escapes, nothing odd) by regex; None sends it to the careful loop."""
     params: dict[str, str] = {}
@@ -79,7 +96,9 @@ def parse_auth_params(value: str) -> tuple[str, dict[str, str]]:
     scheme, _, rest = text.partition(" ")
     if not scheme:
         raise SipParseError("empty authentication header")
-    fast = _fast_params(rest)
+    fast = _tidy_params(rest)
+    if fast is None:
+        fast = _fast_params(rest)
     if fast is not None:
         return scheme, fast
     params: dict[str, str] = {}

@@ -224,6 +224,24 @@ class Headers:
         if self._first is not None:
             self._first.pop(key, None)
 
+    def with_first(self, name: str, value: str) -> Headers:
+        """A copy whose first ``name`` field holds ``value``, every other field as it was
+        (``value`` is appended when there is no such field)."""
+        _check_field(name, value)
+        key, canonical = _spelling(name)
+        fields = list(self._fields)
+        for index, field in enumerate(fields):
+            if field[0] == key:
+                fields[index] = (key, canonical, value)
+                break
+        else:
+            fields.append((key, canonical, value))
+        first = self._first
+        if first is not None:
+            first = first.copy()
+            first[key] = value
+        return Headers._from_canonical(fields, first)
+
     def items(self) -> list[tuple[str, str]]:
         """(canonical name, value) pairs in order."""
         return [(name, value) for _, name, value in self._fields]

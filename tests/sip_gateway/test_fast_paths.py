@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sip_gateway.core.digest import HmacSha256
+from sip_gateway.core.digest import HmacSha256, _fast_params, _tidy_params
 from sip_gateway.core.errors import SipParseError
 from sip_gateway.core.header_values import NameAddress, Via, sip_user
 from sip_gateway.core.headers import Headers
@@ -144,3 +144,29 @@ def test_gb_date_has_milliseconds_and_no_zone() -> None:
     first, second = gb_date(), gb_date()
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}", first)
     assert first <= second
+
+
+auth_name = st.sampled_from(["username", "Realm", "nonce", "uri", "response", "algorithm", "qop", "nc", "x-y_z", "a b", ""])
+auth_value = st.sampled_from(
+    ['"34020000001320000001"', '""', '"sip:a@b"', '"a,b"', '"a\\"b"', '"a b"', "MD5", "auth", "00000001", "", "a b", '"open']
+)
+auth_separator = st.sampled_from([", ", ",", " , ", ",  ", ", ,"])
+
+
+@given(st.lists(st.tuples(auth_name, st.sampled_from(["=", " = ", "= "]), auth_value), min_size=1, max_size=6), auth_separator)
+def test_tidy_authorization_shortcut_agrees_with_the_regex_reader(
+    items: list[tuple[str, str, str]], separator: str
+) -> None:
+    rest = separator.join(f"{name}{equals}{value}" for name, equals, value in items)
+    tidy = _tidy_params(rest)
+    if tidy is not None:
+        assert tidy == _fast_params(rest)
+
+
+def test_a_device_authorization_takes_the_tidy_shortcut() -> None:
+    rest = (
+        'username="34020000001320000001", realm="3402000000", nonce="56d-2ba248.8111d808bd53525186941ab7", '
+        'uri="sip:34020000002000000001@3402000000", response="3601c2c1a82accde0cdd315c57f428b4", algorithm=MD5'
+    )
+    tidy = _tidy_params(rest)
+    assert tidy is not None and tidy == _fast_params(rest)
