@@ -205,8 +205,8 @@ class Registrar:
         if keepalive_timeout != self._keepalive_timeout:
             self._keepalive_timeout = keepalive_timeout
             self._due, self._scheduled = [], {}
-            for registration in self.registrations.values():
-                self._schedule(registration)
+            for current in self.registrations.values():
+                self._schedule(current)
         gone: list[tuple[str, str]] = []
         due = self._due
         while due and due[0][0] < now:
