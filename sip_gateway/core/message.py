@@ -36,6 +36,7 @@ _FAST_SIP_URI = re.compile(
     r"(?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[A-Za-z0-9\-.!%*_+`'~]+)?)*"
 )
 REQUIRED_HEADERS = ("Via", "From", "To", "Call-ID", "CSeq")
+_REQUIRED_KEYS = tuple((name, name.lower()) for name in REQUIRED_HEADERS)
 _SINGLE_VALUED = frozenset(("call-id", "cseq", "from", "to", "max-forwards", "content-type"))
 
 
@@ -182,10 +183,23 @@ _NAME_CACHE: dict[str, tuple[str, str]] = {}
 _NAME_CACHE_LIMIT = 2048
 
 
-def _header_fields(lines: list[str], folded: bool) -> list[tuple[str, str, str]]:
+class _HeaderBlock:
+    """The fields of a header block, with what validation needs gathered in the same pass."""
+
+    __slots__ = ("duplicate", "fields", "first")
+
+    def __init__(self, fields: list[tuple[str, str, str]], first: dict[str, str], duplicate: str | None) -> None:
+        self.fields = fields
+        self.first = first  # lookup key -> first value
+        self.duplicate = duplicate  # the first single-valued header seen twice
+
+
+def _header_fields(lines: list[str], folded: bool) -> _HeaderBlock:
     if folded:
         lines = _unfold(lines)
     fields: list[tuple[str, str, str]] = []
+    first: dict[str, str] = {}
+    duplicate: str | None = None
     cache = _NAME_CACHE
     for line in lines:
         if not line:
@@ -202,8 +216,14 @@ def _header_fields(lines: list[str], folded: bool) -> list[tuple[str, str, str]]
             known = (canonical.lower(), canonical)
             if len(cache) < _NAME_CACHE_LIMIT:
                 cache[name] = known
-        fields.append((known[0], known[1], value.strip(" \t")))
-    return fields
+        key = known[0]
+        value = value.strip(" \t")
+        fields.append((key, known[1], value))
+        if key not in first:
+            first[key] = value
+        elif duplicate is None and key in _SINGLE_VALUED:
+            duplicate = key
+    return _HeaderBlock(fields, first, duplicate)
 
 
 def _unfold(lines: list[str]) -> list[str]:
@@ -236,17 +256,18 @@ def _parse(data: bytes) -> Message:
     lines = head.split("\n")
     start = lines[0].rstrip("\r")
     folded = "\n " in head or "\n\t" in head
-    headers = Headers._from_canonical(_header_fields(lines[1:], folded))
+    block = _header_fields(lines[1:], folded)
+    headers = Headers._from_canonical(block.fields, block.first)
     if start.startswith("SIP/"):
         status, reason = _parse_status_line(start)
         try:
-            body = _body(_check_headers(headers, None), rest)
+            body = _body(_check_headers(block, None), rest)
         except SipParseError as exc:
             raise SipParseError(exc.reason, is_request=False, headers=headers) from None
         return Response(status, reason, headers, body)
     method, uri = _parse_request_line(start, headers)
     try:
-        body = _body(_check_headers(headers, method), rest)
+        body = _body(_check_headers(block, method), rest)
     except SipParseError as exc:
         raise SipParseError(exc.reason, is_request=True, method=method, headers=headers) from None
     return Request(method, uri, headers, body)
@@ -296,33 +317,26 @@ def _parse_request_line(line: str, headers: Headers) -> tuple[str, str]:
     return method, uri
 
 
-def _check_headers(headers: Headers, method: str | None) -> list[str]:
+def _check_headers(block: _HeaderBlock, method: str | None) -> list[str]:
     """Validate what every layer relies on; return the Content-Length values for ``_body``."""
-    # One pass over the fields: this runs for every message, so it avoids repeated lookups.
-    first: dict[str, str] = {}
-    vias: list[str] = []
-    lengths: list[str] = []
-    for key, _, value in headers._fields:
-        if key in first and key in _SINGLE_VALUED:
-            raise SipParseError(f"more than one {canonical_name(key)} header")
-        first.setdefault(key, value)
-        if key == "via":
-            vias.append(value)
-        elif key == "content-length":
-            lengths.append(value)
-    headers._first = first  # the lookup index Headers would otherwise build on its first get
-    for name in REQUIRED_HEADERS:
-        if name.lower() not in first:
+    if block.duplicate is not None:
+        raise SipParseError(f"more than one {canonical_name(block.duplicate)} header")
+    first = block.first
+    for name, key in _REQUIRED_KEYS:
+        if key not in first:
             raise SipParseError(f"missing {name} header")
     cseq = cseq_method(first["cseq"])
     if method is not None and cseq != method and cseq.upper() != method.upper():
         raise SipParseError(f"CSeq method {cseq!r} does not match request method {method!r}")
     if not first["call-id"]:
         raise SipParseError("empty Call-ID")
-    check_vias(vias)
+    fields = block.fields
+    check_vias([value for key, _, value in fields if key == "via"])
     check_name_addr(first["from"])
     check_name_addr(first["to"])
-    return lengths
+    if "content-length" not in first:
+        return []
+    return [value for key, _, value in fields if key == "content-length"]
 
 
 def content_length_of(headers: Headers) -> int | None:
