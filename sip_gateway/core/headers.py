@@ -270,10 +270,21 @@ class Headers:
 _BAD_NAME = re.compile(r"[:\r\n \t]")
 
 
+_GOOD_NAMES: set[str] = set()  # names that passed the check below (the code's own few dozen)
+
+
 def _check_field(name: str, value: str) -> None:
     # A CR or LF in a value we write would let it inject headers or end the message early.
-    if not name or _BAD_NAME.search(name) or "\r" in value or "\n" in value:
+    if "\r" in value or "\n" in value or (name not in _GOOD_NAMES and not _good_name(name)):
         raise ValueError(f"illegal header field {name!r}: {value[:40]!r}")
+
+
+def _good_name(name: str) -> bool:
+    if not name or _BAD_NAME.search(name):
+        return False
+    if len(_GOOD_NAMES) < _SPELLINGS_LIMIT:
+        _GOOD_NAMES.add(name)
+    return True
 
 
 def split_list(value: str) -> list[str]:
