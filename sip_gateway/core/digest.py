@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sip_gateway.core.errors import SipParseError
+from sip_gateway.core.frozen import quick_init
 
 PasswordLookup = Callable[[str], str | None]
 
@@ -138,6 +139,7 @@ def parse_auth_params(value: str) -> tuple[str, dict[str, str]]:
     return scheme, params
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DigestChallenge:
     """A WWW-Authenticate / Proxy-Authenticate Digest challenge."""
@@ -178,6 +180,7 @@ class DigestChallenge:
         return ",".join(parts)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DigestCredentials:
     """An Authorization / Proxy-Authorization Digest value."""
@@ -248,6 +251,7 @@ class DigestOutcome(enum.Enum):
     REPLAY = "replay"  # nonce count already used: challenge again
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DigestResult:
     outcome: DigestOutcome

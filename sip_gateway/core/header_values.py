@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from sip_gateway.core.errors import SipParseError
+from sip_gateway.core.frozen import quick_init
 from sip_gateway.core.uri import Params, SipUri, find_param, format_params, parse_host_port, parse_params
 
 TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
@@ -39,6 +40,7 @@ def is_token(text: str) -> bool:
     return bool(text) and TOKEN_CHARS.issuperset(text)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Via:
     """One Via value: ``SIP/2.0/<transport> host[:port];params``."""
@@ -167,6 +169,7 @@ def _quoted_end(text: str) -> int:
     return -1
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NameAddress:
     """``["display"] <uri>;params`` as in From, To, Contact, Route. ``uri`` is kept as text
@@ -238,6 +241,7 @@ class NameAddress:
         return f"{display}<{self.uri}>{format_params(self.params)}"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CSeq:
     number: int

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from sip_gateway.core.errors import SipParseError
+from sip_gateway.core.frozen import quick_init
 from sip_gateway.core.header_values import (
     CSeq,
     NameAddress,
@@ -99,6 +100,7 @@ class _MessageViews:
         return self.headers.get("Content-Type")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Request(_MessageViews):
     method: str
@@ -118,6 +120,7 @@ class Request(_MessageViews):
         return serialize(self)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Response(_MessageViews):
     status: int
@@ -286,7 +289,23 @@ def _parse_status_line(line: str) -> tuple[int, str]:
     return status, reason.strip()
 
 
+# Request lines that parsed, -> (method, URI). Devices send their requests to the platform's
+# few URIs, so nearly every request line was seen before; bounded like _NAME_CACHE.
+_REQUEST_LINES: dict[str, tuple[str, str]] = {}
+_REQUEST_LINES_LIMIT = 1024
+
+
 def _parse_request_line(line: str, headers: Headers) -> tuple[str, str]:
+    known = _REQUEST_LINES.get(line)
+    if known is not None:
+        return known
+    method, uri = _read_request_line(line, headers)
+    if len(_REQUEST_LINES) < _REQUEST_LINES_LIMIT:
+        _REQUEST_LINES[line] = (method, uri)
+    return method, uri
+
+
+def _read_request_line(line: str, headers: Headers) -> tuple[str, str]:
     # Extra spaces between the elements (RFC 4475 3.1.2.9/3.1.2.10) are ignored: split()
     # leaves nothing ambiguous, and we always write single spaces back.
     parts = line.split()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sip_gateway.core.errors import SipParseError
+from sip_gateway.core.frozen import quick_init
 
 Params = tuple[tuple[str, str | None], ...]
 
@@ -77,6 +78,7 @@ def find_param(params: Params, name: str) -> str | None:
     return None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SipUri:
     """A sip: or sips: URI. ``user`` keeps %-escapes as written (RFC 4475 3.1.1.4)."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
+import inspect
 import re
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -12,6 +15,7 @@ from hypothesis import strategies as st
 
 from sip_gateway.core.digest import HmacSha256, _fast_params, _tidy_params
 from sip_gateway.core.errors import SipParseError
+from sip_gateway.core.frozen import quick_init
 from sip_gateway.core.header_values import NameAddress, Via, sip_user
 from sip_gateway.core.headers import Headers
 from sip_gateway.core.message import parse_message
@@ -170,3 +174,48 @@ def test_a_device_authorization_takes_the_tidy_shortcut() -> None:
     )
     tidy = _tidy_params(rest)
     assert tidy is not None and tidy == _fast_params(rest)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Generated:
+    a: int
+    b: str = "x"
+    c: tuple[int, ...] = dataclasses.field(default=())
+
+
+@quick_init
+@dataclasses.dataclass(frozen=True, slots=True)
+class Quick:
+    a: int
+    b: str = "x"
+    c: tuple[int, ...] = dataclasses.field(default=())
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"), [((1,), {}), ((1, "y"), {}), ((), {"a": 2, "c": (3,)}), ((1,), {"b": "z"})]
+)
+def test_a_quick_init_builds_what_the_generated_one_builds(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    quick, generated = Quick(*args, **kwargs), Generated(*args, **kwargs)
+    assert dataclasses.astuple(quick) == dataclasses.astuple(generated)
+    assert list(inspect.signature(Quick).parameters) == list(inspect.signature(Generated).parameters)
+
+
+def test_a_quick_init_keeps_the_class_frozen_and_its_arguments_required() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Quick(1).a = 2  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Quick()  # type: ignore[call-arg]
+
+
+def test_quick_init_refuses_classes_it_would_change() -> None:
+    @dataclasses.dataclass
+    class Mutable:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class WithFactory:
+        a: list[int] = dataclasses.field(default_factory=list)
+
+    for cls in (Mutable, WithFactory):
+        with pytest.raises(TypeError):
+            quick_init(cls)
