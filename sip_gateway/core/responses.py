@@ -88,6 +88,7 @@ def _copy_transaction_headers(source: Headers, to_tag: str | None) -> Headers:
     if to_tag is not None and ("\r" in to_tag or "\n" in to_tag):
         raise ValueError(f"illegal To tag {to_tag[:40]!r}")
     fields = [("via", "Via", value) for value in source.get_all("Via")]
+    first = {"via": fields[0][2]} if fields else {}
     for key, name in _COPIED:
         found = source.get(name)
         if found is None:
@@ -95,7 +96,8 @@ def _copy_transaction_headers(source: Headers, to_tag: str | None) -> Headers:
         if key == "to" and to_tag is not None and ";tag=" not in found.replace(" ", "").lower():
             found = f"{found};tag={to_tag}"
         fields.append((key, name, found))
-    return Headers._from_canonical(fields)
+        first[key] = found
+    return Headers._from_canonical(fields, first)
 
 
 def make_stateless_error(

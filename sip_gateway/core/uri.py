@@ -73,7 +73,7 @@ def find_param(params: Params, name: str) -> str | None:
     """The value of a parameter (``""`` for a flag without value), or None when absent."""
     lowered = name.lower()
     for key, value in params:
-        if key.lower() == lowered:
+        if key == lowered or key.lower() == lowered:
             return "" if value is None else value
     return None
 
