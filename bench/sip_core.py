@@ -1,7 +1,11 @@
-"""Parse + serialize throughput of the SIP core on real GB/T 28181 messages (one core).
+"""Throughput of the SIP core on one core: parse + serialize, and whole REGISTER transactions.
 
-Run: .venv/bin/python bench/sip_core.py [seconds]. Uses the captured Dahua/Hikvision
-session (REGISTER, MESSAGE with MANSCDP XML, INVITE, responses); the goal is >= 30,000/s.
+Run: .venv/bin/python bench/sip_core.py [seconds] [registrations]. Parsing uses the captured
+Dahua/Hikvision session (REGISTER, MESSAGE with MANSCDP XML, INVITE, responses); the goal is
+>= 30,000/s. Then the gateway process itself (``manage.py run_sip_gateway``, needing Redis)
+answers REGISTER, 401 challenge, REGISTER with digest, 200 over a real UDP socket on loopback
+(bench/register_load.py does the driving); the goal is >= 5,000 per gateway CPU-second.
+Registrations 0 skips that part.
 """
 
 from __future__ import annotations
@@ -75,6 +79,16 @@ def main() -> None:
     }
     for name, subset in subsets.items():
         print(f"  {name:<15} parse + serialize: {measure(subset, seconds / 2)[2]:10,.0f} msg/s")
+    registrations = int(sys.argv[2]) if len(sys.argv) > 2 else 20_000
+    if registrations:
+        import register_load
+
+        result = register_load.run(registrations)
+        register_load.report(result, "REGISTER + 401 + REGISTER + 200 over UDP")
+        print(
+            f"REGISTER with challenge:  {result.cpu_rate:10,.0f} transactions per gateway CPU-second, "
+            f"{result.rate:,.0f}/s wall  (goal >= 5,000)"
+        )
 
 
 if __name__ == "__main__":

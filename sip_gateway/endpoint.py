@@ -54,6 +54,7 @@ class SipEndpoint:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pumping = False
         self.dropped = 0
 
     @property
@@ -139,16 +140,26 @@ class SipEndpoint:
         self._pump()
 
     def _pump(self) -> None:
-        """Dispatch what the layer produced, write its bytes, and re-arm the timer."""
-        while True:
-            events = self.layer.events()
-            outgoing = self.layer.outgoing()
-            if not events and not outgoing:
-                break
-            for item in outgoing:
-                self.transport.send(item.data, item.peer)
-            for event in events:
-                self._dispatch(event)
+        """Dispatch what the layer produced, write its bytes, and re-arm the timer.
+
+        A handler answering from inside a dispatch (the usual case) calls back in here: the
+        loop already running sends its bytes as soon as the handler returns."""
+        if self._pumping:
+            return
+        self._pumping = True
+        layer = self.layer
+        try:
+            while True:
+                events = layer.events()
+                outgoing = layer.outgoing()
+                if not events and not outgoing:
+                    break
+                for item in outgoing:
+                    self.transport.send(item.data, item.peer)
+                for event in events:
+                    self._dispatch(event)
+        finally:
+            self._pumping = False
         self._rearm()
 
     def _dispatch(self, event: Any) -> None:

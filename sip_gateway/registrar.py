@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import heapq
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,6 +88,11 @@ class Registrar:
         self.default_expires = default_expires
         self.gb_date = gb_date
         self.registrations: dict[str, Registration] = {}
+        # When each device may next need removing, so `expire` looks only at those due: a heap
+        # of (time, device ID), and the time of each device's one live entry (others are stale).
+        self._due: list[tuple[float, str]] = []
+        self._scheduled: dict[str, float] = {}
+        self._keepalive_timeout: float | None = None  # the heap holds deadlines computed with it
 
     def __len__(self) -> int:
         return len(self.registrations)
@@ -96,7 +102,7 @@ class Registrar:
 
     def handle(self, request: Request, peer: Peer, now: float) -> RegisterDecision:
         try:
-            device_id = request.from_addr.sip_uri.user or ""
+            device_id = request.from_user or ""
         except SipParseError as exc:
             return self._bad(request, f"unreadable From: {exc.reason}")
         if not device_id:
@@ -124,6 +130,7 @@ class Registrar:
         )
         fresh = existing is None or existing.expires_at < now
         self.registrations[device_id] = registration
+        self._schedule(registration)
         outcome = Outcome.REGISTERED if fresh else Outcome.REFRESHED
         return RegisterDecision(outcome, self._ok(request, granted), outcome.value, registration)
 
@@ -195,16 +202,42 @@ class Registrar:
 
     def expire(self, now: float, keepalive_timeout: float) -> list[tuple[str, str]]:
         """Remove registrations that expired or whose keepalives stopped; (device ID, reason)."""
+        if keepalive_timeout != self._keepalive_timeout:
+            self._keepalive_timeout = keepalive_timeout
+            self._due, self._scheduled = [], {}
+            for current in self.registrations.values():
+                self._schedule(current)
         gone: list[tuple[str, str]] = []
-        for device_id, registration in list(self.registrations.items()):
+        due = self._due
+        while due and due[0][0] < now:
+            at, device_id = heapq.heappop(due)
+            if self._scheduled.get(device_id) != at:
+                continue  # superseded by an earlier deadline
+            del self._scheduled[device_id]
+            registration = self.registrations.get(device_id)
+            if registration is None:
+                continue
             if registration.expires_at < now:
                 gone.append((device_id, "registration expired"))
             elif registration.last_seen + keepalive_timeout < now:
                 gone.append((device_id, "keepalive timeout"))
             else:
+                self._schedule(registration)  # refreshed or kept alive since: look again later
                 continue
             del self.registrations[device_id]
         return gone
+
+    def _schedule(self, registration: Registration) -> None:
+        """Make sure `expire` looks at the device no later than it may be due. Keepalives only
+        push the deadline back, so `touch` needs no entry of its own."""
+        if self._keepalive_timeout is None:
+            return  # the first `expire` schedules every registration
+        at = min(registration.expires_at, registration.last_seen + self._keepalive_timeout)
+        device_id = registration.device_id
+        scheduled = self._scheduled.get(device_id)
+        if scheduled is None or at < scheduled:
+            self._scheduled[device_id] = at
+            heapq.heappush(self._due, (at, device_id))
 
 
 def _tag(request: Request) -> str:

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import time
 import zoneinfo
 from collections.abc import Awaitable
 from datetime import datetime, tzinfo
@@ -39,8 +40,20 @@ CREDENTIALS_RELOAD_SECONDS = 10.0
 
 
 def gb_date() -> str:
-    """The Date a GB device sets its clock from: local time with milliseconds, no zone."""
-    return datetime.now(_local_zone()).isoformat(timespec="milliseconds")[:23]
+    """The Date a GB device sets its clock from: local time with milliseconds, no zone.
+
+    Every 200 to a REGISTER carries one, so the date and time are formatted once a second."""
+    global _date_second, _date_text
+    now = time.time()
+    second = int(now)
+    if second != _date_second:
+        _date_text = datetime.fromtimestamp(second, _local_zone()).isoformat()[:19]
+        _date_second = second
+    return f"{_date_text}.{int((now - second) * 1000):03d}"
+
+
+_date_second = -1
+_date_text = ""
 
 
 def _local_zone() -> tzinfo:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from sip_gateway.core.errors import SipParseError
+from sip_gateway.core.frozen import quick_init
 from sip_gateway.core.uri import Params, SipUri, find_param, format_params, parse_host_port, parse_params
 
 TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
@@ -39,6 +40,7 @@ def is_token(text: str) -> bool:
     return bool(text) and TOKEN_CHARS.issuperset(text)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Via:
     """One Via value: ``SIP/2.0/<transport> host[:port];params``."""
@@ -51,6 +53,21 @@ class Via:
 
     @classmethod
     def parse(cls, text: str) -> Via:
+        plain = _PLAIN_VIA.fullmatch(text)
+        if plain is not None:
+            # What nearly every device sends; the general parser gives the same for these.
+            transport, host, port, param_text = plain.groups()
+            return cls(
+                transport=transport.upper(),
+                host=host,
+                port=int(port) if port is not None else None,
+                params=_plain_params(param_text) if param_text else (),
+            )
+        return cls.parse_general(text)
+
+    @classmethod
+    def parse_general(cls, text: str) -> Via:
+        """Any Via value; ``parse`` takes a shortcut for the plain shape and agrees with this."""
         head, semi, param_text = text.partition(";")
         pieces = head.split("/")
         if len(pieces) != 3:
@@ -152,6 +169,7 @@ def _quoted_end(text: str) -> int:
     return -1
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NameAddress:
     """``["display"] <uri>;params`` as in From, To, Contact, Route. ``uri`` is kept as text
@@ -223,6 +241,7 @@ class NameAddress:
         return f"{display}<{self.uri}>{format_params(self.params)}"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CSeq:
     number: int
@@ -259,6 +278,31 @@ _PARAMS = rf"(?:;{_TOKEN}(?:={_TOKEN})?)*"
 _FAST_VIA = re.compile(rf"SIP/2\.0/[A-Za-z]+ [A-Za-z0-9\-.]+(?::{_PORT})?{_PARAMS}")
 _FAST_NAME_ADDR = re.compile(rf"(?:\"[^\"\\]*\" ?|{_TOKEN} )?<[^<>\"\s:]+:[^<>\"\s]*>{_PARAMS}")
 _FAST_CSEQ = re.compile(r"(\d{1,9}) ([A-Z]+)")
+
+
+# Plain shapes with groups, for the fast paths of Via.parse and sip_user.
+_PLAIN_VIA = re.compile(rf"SIP/2\.0/([A-Za-z]+) ([A-Za-z0-9\-.]+)(?::({_PORT}))?({_PARAMS})")
+_PLAIN_SIP_USER = re.compile(
+    rf"(?:\"[^\"\\]*\" ?|{_TOKEN} )?<[sS][iI][pP][sS]?:([A-Za-z0-9]+)@[A-Za-z0-9\-.]+(?::{_PORT})?{_PARAMS}>{_PARAMS}"
+)
+
+
+def _plain_params(text: str) -> Params:
+    """``;a=b;c`` made only of tokens (as _PARAMS matches): no whitespace to trim, no empty names."""
+    params: list[tuple[str, str | None]] = []
+    for item in text[1:].split(";"):
+        name, eq, value = item.partition("=")
+        params.append((name, value if eq else None))
+    return tuple(params)
+
+
+def sip_user(name_addr: str) -> str | None:
+    """The user part of the sip/sips URI in a From/To value: ``NameAddress.parse(value).sip_uri.user``,
+    raising SipParseError alike, without building either for the usual shape."""
+    plain = _PLAIN_SIP_USER.fullmatch(name_addr)
+    if plain is not None:
+        return plain.group(1)
+    return NameAddress.parse(name_addr).sip_uri.user
 
 
 def check_vias(values: list[str]) -> None:

@@ -110,6 +110,22 @@ def canonical_name(name: str) -> str:
     return found if found is not None else name
 
 
+# Names the code asks for or writes -> (lookup key, canonical spelling). The same few dozen
+# names come up for every message; bounded in case a caller passes names from the wire.
+_SPELLINGS: dict[str, tuple[str, str]] = {}
+_SPELLINGS_LIMIT = 1024
+
+
+def _spelling(name: str) -> tuple[str, str]:
+    known = _SPELLINGS.get(name)
+    if known is None:
+        canonical = canonical_name(name)
+        known = (canonical.lower(), canonical)
+        if len(_SPELLINGS) < _SPELLINGS_LIMIT:
+            _SPELLINGS[name] = known
+    return known
+
+
 class Headers:
     """Header fields in order; lookups ignore case and accept compact forms.
 
@@ -117,31 +133,46 @@ class Headers:
     Response themselves are frozen. ``copy()`` before changing a parsed message's headers.
     """
 
-    __slots__ = ("_fields",)
+    __slots__ = ("_fields", "_first")
 
     def __init__(self, fields: Iterable[tuple[str, str]] = ()) -> None:
         # Each entry is (lower-case canonical name, canonical name, value).
         self._fields: list[tuple[str, str, str]] = []
+        # Lookup key -> first value: built on the first ``get`` (or handed over by the parser,
+        # which builds it anyway while validating), kept in step by every change.
+        self._first: dict[str, str] | None = None
         for name, value in fields:
             self.add(name, value)
 
     @classmethod
-    def _from_canonical(cls, fields: list[tuple[str, str, str]]) -> Headers:
+    def _from_canonical(cls, fields: list[tuple[str, str, str]], first: dict[str, str] | None = None) -> Headers:
+        """Headers over ``fields`` as they are (their values already checked); ``first``, when
+        given, must map each key to its first value in ``fields``."""
         headers = cls.__new__(cls)
         headers._fields = fields
+        headers._first = first
         return headers
+
+    def _index(self) -> dict[str, str]:
+        first: dict[str, str] = {}
+        for key, _, value in self._fields:
+            if key not in first:
+                first[key] = value
+        self._first = first
+        return first
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name``, or ``default``."""
-        key = canonical_name(name).lower()
-        for field_key, _, value in self._fields:
-            if field_key == key:
-                return value
-        return default
+        known = _SPELLINGS.get(name)
+        key = known[0] if known is not None else _spelling(name)[0]
+        first = self._first
+        if first is None:
+            first = self._index()
+        return first.get(key, default)
 
     def get_all(self, name: str) -> list[str]:
         """Every field value of ``name`` in order (comma-joined values are not split)."""
-        key = canonical_name(name).lower()
+        key = _spelling(name)[0]
         return [value for field_key, _, value in self._fields if field_key == key]
 
     def get_list(self, name: str) -> list[str]:
@@ -155,20 +186,22 @@ class Headers:
         return isinstance(name, str) and self.get(name) is not None
 
     def count(self, name: str) -> int:
-        key = canonical_name(name).lower()
+        key = _spelling(name)[0]
         return sum(1 for field_key, _, _ in self._fields if field_key == key)
 
     def add(self, name: str, value: str) -> None:
         """Append a field after all others."""
         _check_field(name, value)
-        canonical = canonical_name(name)
-        self._fields.append((canonical.lower(), canonical, value))
+        key, canonical = _spelling(name)
+        self._fields.append((key, canonical, value))
+        first = self._first
+        if first is not None and key not in first:
+            first[key] = value
 
     def set(self, name: str, value: str) -> None:
         """Replace every ``name`` field by one, at the position of the first (or at the end)."""
         _check_field(name, value)
-        canonical = canonical_name(name)
-        key = canonical.lower()
+        key, canonical = _spelling(name)
         fields: list[tuple[str, str, str]] = []
         placed = False
         for field in self._fields:
@@ -181,18 +214,41 @@ class Headers:
         if not placed:
             fields.append((key, canonical, value))
         self._fields = fields
+        if self._first is not None:
+            self._first[key] = value
 
     def remove(self, name: str) -> None:
         """Drop every ``name`` field (no error if absent)."""
-        key = canonical_name(name).lower()
+        key = _spelling(name)[0]
         self._fields = [field for field in self._fields if field[0] != key]
+        if self._first is not None:
+            self._first.pop(key, None)
+
+    def with_first(self, name: str, value: str) -> Headers:
+        """A copy whose first ``name`` field holds ``value``, every other field as it was
+        (``value`` is appended when there is no such field)."""
+        _check_field(name, value)
+        key, canonical = _spelling(name)
+        fields = list(self._fields)
+        for index, field in enumerate(fields):
+            if field[0] == key:
+                fields[index] = (key, canonical, value)
+                break
+        else:
+            fields.append((key, canonical, value))
+        first = self._first
+        if first is not None:
+            first = first.copy()
+            first[key] = value
+        return Headers._from_canonical(fields, first)
 
     def items(self) -> list[tuple[str, str]]:
         """(canonical name, value) pairs in order."""
         return [(name, value) for _, name, value in self._fields]
 
     def copy(self) -> Headers:
-        return Headers._from_canonical(list(self._fields))
+        first = self._first
+        return Headers._from_canonical(list(self._fields), None if first is None else first.copy())
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self.items())
@@ -214,10 +270,21 @@ class Headers:
 _BAD_NAME = re.compile(r"[:\r\n \t]")
 
 
+_GOOD_NAMES: set[str] = set()  # names that passed the check below (the code's own few dozen)
+
+
 def _check_field(name: str, value: str) -> None:
     # A CR or LF in a value we write would let it inject headers or end the message early.
-    if not name or _BAD_NAME.search(name) or "\r" in value or "\n" in value:
+    if "\r" in value or "\n" in value or (name not in _GOOD_NAMES and not _good_name(name)):
         raise ValueError(f"illegal header field {name!r}: {value[:40]!r}")
+
+
+def _good_name(name: str) -> bool:
+    if not name or _BAD_NAME.search(name):
+        return False
+    if len(_GOOD_NAMES) < _SPELLINGS_LIMIT:
+        _GOOD_NAMES.add(name)
+    return True
 
 
 def split_list(value: str) -> list[str]:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from sip_gateway.core.errors import SipParseError
+from sip_gateway.core.frozen import quick_init
 from sip_gateway.core.header_values import (
     CSeq,
     NameAddress,
@@ -24,6 +25,7 @@ from sip_gateway.core.header_values import (
     cseq_method,
     is_token,
     parse_vias,
+    sip_user,
 )
 from sip_gateway.core.headers import Headers, canonical_name, split_list
 from sip_gateway.core.uri import SipUri, uri_scheme
@@ -35,6 +37,7 @@ _FAST_SIP_URI = re.compile(
     r"(?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[A-Za-z0-9\-.!%*_+`'~]+)?)*"
 )
 REQUIRED_HEADERS = ("Via", "From", "To", "Call-ID", "CSeq")
+_REQUIRED_KEYS = tuple((name, name.lower()) for name in REQUIRED_HEADERS)
 _SINGLE_VALUED = frozenset(("call-id", "cseq", "from", "to", "max-forwards", "content-type"))
 
 
@@ -69,6 +72,11 @@ class _MessageViews:
         return NameAddress.parse(self.headers.get("From") or "")
 
     @property
+    def from_user(self) -> str | None:
+        """The user part of From's sip/sips URI (a GB device ID); SipParseError when unreadable."""
+        return sip_user(self.headers.get("From") or "")
+
+    @property
     def to_addr(self) -> NameAddress:
         return NameAddress.parse(self.headers.get("To") or "")
 
@@ -92,6 +100,7 @@ class _MessageViews:
         return self.headers.get("Content-Type")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Request(_MessageViews):
     method: str
@@ -111,6 +120,7 @@ class Request(_MessageViews):
         return serialize(self)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Response(_MessageViews):
     status: int
@@ -176,10 +186,23 @@ _NAME_CACHE: dict[str, tuple[str, str]] = {}
 _NAME_CACHE_LIMIT = 2048
 
 
-def _header_fields(lines: list[str], folded: bool) -> list[tuple[str, str, str]]:
+class _HeaderBlock:
+    """The fields of a header block, with what validation needs gathered in the same pass."""
+
+    __slots__ = ("duplicate", "fields", "first")
+
+    def __init__(self, fields: list[tuple[str, str, str]], first: dict[str, str], duplicate: str | None) -> None:
+        self.fields = fields
+        self.first = first  # lookup key -> first value
+        self.duplicate = duplicate  # the first single-valued header seen twice
+
+
+def _header_fields(lines: list[str], folded: bool) -> _HeaderBlock:
     if folded:
         lines = _unfold(lines)
     fields: list[tuple[str, str, str]] = []
+    first: dict[str, str] = {}
+    duplicate: str | None = None
     cache = _NAME_CACHE
     for line in lines:
         if not line:
@@ -196,8 +219,14 @@ def _header_fields(lines: list[str], folded: bool) -> list[tuple[str, str, str]]
             known = (canonical.lower(), canonical)
             if len(cache) < _NAME_CACHE_LIMIT:
                 cache[name] = known
-        fields.append((known[0], known[1], value.strip(" \t")))
-    return fields
+        key = known[0]
+        value = value.strip(" \t")
+        fields.append((key, known[1], value))
+        if key not in first:
+            first[key] = value
+        elif duplicate is None and key in _SINGLE_VALUED:
+            duplicate = key
+    return _HeaderBlock(fields, first, duplicate)
 
 
 def _unfold(lines: list[str]) -> list[str]:
@@ -230,17 +259,18 @@ def _parse(data: bytes) -> Message:
     lines = head.split("\n")
     start = lines[0].rstrip("\r")
     folded = "\n " in head or "\n\t" in head
-    headers = Headers._from_canonical(_header_fields(lines[1:], folded))
+    block = _header_fields(lines[1:], folded)
+    headers = Headers._from_canonical(block.fields, block.first)
     if start.startswith("SIP/"):
         status, reason = _parse_status_line(start)
         try:
-            body = _body(_check_headers(headers, None), rest)
+            body = _body(_check_headers(block, None), rest)
         except SipParseError as exc:
             raise SipParseError(exc.reason, is_request=False, headers=headers) from None
         return Response(status, reason, headers, body)
     method, uri = _parse_request_line(start, headers)
     try:
-        body = _body(_check_headers(headers, method), rest)
+        body = _body(_check_headers(block, method), rest)
     except SipParseError as exc:
         raise SipParseError(exc.reason, is_request=True, method=method, headers=headers) from None
     return Request(method, uri, headers, body)
@@ -259,7 +289,23 @@ def _parse_status_line(line: str) -> tuple[int, str]:
     return status, reason.strip()
 
 
+# Request lines that parsed, -> (method, URI). Devices send their requests to the platform's
+# few URIs, so nearly every request line was seen before; bounded like _NAME_CACHE.
+_REQUEST_LINES: dict[str, tuple[str, str]] = {}
+_REQUEST_LINES_LIMIT = 1024
+
+
 def _parse_request_line(line: str, headers: Headers) -> tuple[str, str]:
+    known = _REQUEST_LINES.get(line)
+    if known is not None:
+        return known
+    method, uri = _read_request_line(line, headers)
+    if len(_REQUEST_LINES) < _REQUEST_LINES_LIMIT:
+        _REQUEST_LINES[line] = (method, uri)
+    return method, uri
+
+
+def _read_request_line(line: str, headers: Headers) -> tuple[str, str]:
     # Extra spaces between the elements (RFC 4475 3.1.2.9/3.1.2.10) are ignored: split()
     # leaves nothing ambiguous, and we always write single spaces back.
     parts = line.split()
@@ -290,32 +336,26 @@ def _parse_request_line(line: str, headers: Headers) -> tuple[str, str]:
     return method, uri
 
 
-def _check_headers(headers: Headers, method: str | None) -> list[str]:
+def _check_headers(block: _HeaderBlock, method: str | None) -> list[str]:
     """Validate what every layer relies on; return the Content-Length values for ``_body``."""
-    # One pass over the fields: this runs for every message, so it avoids repeated lookups.
-    first: dict[str, str] = {}
-    vias: list[str] = []
-    lengths: list[str] = []
-    for key, _, value in headers._fields:
-        if key in first and key in _SINGLE_VALUED:
-            raise SipParseError(f"more than one {canonical_name(key)} header")
-        first.setdefault(key, value)
-        if key == "via":
-            vias.append(value)
-        elif key == "content-length":
-            lengths.append(value)
-    for name in REQUIRED_HEADERS:
-        if name.lower() not in first:
+    if block.duplicate is not None:
+        raise SipParseError(f"more than one {canonical_name(block.duplicate)} header")
+    first = block.first
+    for name, key in _REQUIRED_KEYS:
+        if key not in first:
             raise SipParseError(f"missing {name} header")
     cseq = cseq_method(first["cseq"])
     if method is not None and cseq != method and cseq.upper() != method.upper():
         raise SipParseError(f"CSeq method {cseq!r} does not match request method {method!r}")
     if not first["call-id"]:
         raise SipParseError("empty Call-ID")
-    check_vias(vias)
+    fields = block.fields
+    check_vias([value for key, _, value in fields if key == "via"])
     check_name_addr(first["from"])
     check_name_addr(first["to"])
-    return lengths
+    if "content-length" not in first:
+        return []
+    return [value for key, _, value in fields if key == "content-length"]
 
 
 def content_length_of(headers: Headers) -> int | None:

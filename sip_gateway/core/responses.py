@@ -79,18 +79,25 @@ def make_response(
     return Response(status, reason if reason is not None else reason_phrase(status), out, body)
 
 
+_COPIED = (("from", "From"), ("to", "To"), ("call-id", "Call-ID"), ("cseq", "CSeq"))
+
+
 def _copy_transaction_headers(source: Headers, to_tag: str | None) -> Headers:
-    out = Headers()
-    for value in source.get_all("Via"):
-        out.add("Via", value)
-    for name in ("From", "To", "Call-ID", "CSeq"):
+    # Built field by field rather than through Headers.add: the values come from a Headers,
+    # which only ever holds checked values; only the tag is new text.
+    if to_tag is not None and ("\r" in to_tag or "\n" in to_tag):
+        raise ValueError(f"illegal To tag {to_tag[:40]!r}")
+    fields = [("via", "Via", value) for value in source.get_all("Via")]
+    first = {"via": fields[0][2]} if fields else {}
+    for key, name in _COPIED:
         found = source.get(name)
         if found is None:
             continue
-        if name == "To" and to_tag is not None and ";tag=" not in found.replace(" ", "").lower():
+        if key == "to" and to_tag is not None and ";tag=" not in found.replace(" ", "").lower():
             found = f"{found};tag={to_tag}"
-        out.add(name, found)
-    return out
+        fields.append((key, name, found))
+        first[key] = found
+    return Headers._from_canonical(fields, first)
 
 
 def make_stateless_error(

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sip_gateway.core.frozen import quick_init
 from sip_gateway.core.message import Request, Response
 
 # (transport "udp" | "tcp", host, port): where a message came from or goes to.
 Peer = tuple[str, str, int]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     data: bytes
     peer: Peer
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RequestReceived:
     """A new server transaction, or an ACK to a 2xx (``key`` is then "": it has no transaction).
@@ -29,6 +32,7 @@ class RequestReceived:
     key: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ResponseReceived:
     """A response for a client transaction we started (2xx retransmissions to an INVITE too)."""
@@ -38,6 +42,7 @@ class ResponseReceived:
     request: Request
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TransactionTimedOut:
     """A transaction failed: Timer B or F (or the INVITE proceeding limit) for a client
@@ -48,6 +53,7 @@ class TransactionTimedOut:
     request: Request
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MessageDropped:
     """Input ignored (unparseable, stray response...), for logging; ``reason`` says why."""

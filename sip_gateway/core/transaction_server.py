@@ -48,25 +48,14 @@ def stamp_via(request: Request, via: Via, peer: Peer) -> Request:
     wants_rport = via.param("rport") == ""
     if not wants_rport and via_host == host:
         return request
-    headers = request.headers.copy()
-    first = headers.get("Via") or ""
+    first = request.headers.get("Via") or ""
     stamped = _stamp_text(first, host, port, wants_rport)
     if stamped is None:
         stamped = _stamp_parsed(via, host, port, wants_rport)
         if "," in first:
             stamped = ", ".join([stamped, *split_list(first)[1:]])
-    if headers.count("Via") == 1:
-        headers.set("Via", stamped)
-    else:
-        # Several Via fields: replace the first one only, keeping the others in place.
-        old = headers.items()
-        headers = Headers()
-        replaced = False
-        for name, value in old:
-            if not replaced and name == "Via":
-                value, replaced = stamped, True
-            headers.add(name, value)
-    return Request(request.method, request.uri, headers, request.body)
+    # Only the first Via field changes; any others stay where they are.
+    return Request(request.method, request.uri, request.headers.with_first("Via", stamped), request.body)
 
 
 def _stamp_text(text: str, host: str, port: int, wants_rport: bool) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sip_gateway.core.errors import SipParseError
+from sip_gateway.core.frozen import quick_init
 
 Params = tuple[tuple[str, str | None], ...]
 
@@ -72,11 +73,12 @@ def find_param(params: Params, name: str) -> str | None:
     """The value of a parameter (``""`` for a flag without value), or None when absent."""
     lowered = name.lower()
     for key, value in params:
-        if key.lower() == lowered:
+        if key == lowered or key.lower() == lowered:
             return "" if value is None else value
     return None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SipUri:
     """A sip: or sips: URI. ``user`` keeps %-escapes as written (RFC 4475 3.1.1.4)."""

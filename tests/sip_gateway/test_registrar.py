@@ -21,15 +21,15 @@ def registrar(password_for=lambda device_id: "12345678") -> Registrar:
 
 
 def register(*, expires: str | None = "3600", authorization: str | None = None, call_id: str = "c1", cseq: int = 1,
-             extra: tuple[tuple[str, str], ...] = ()) -> Request:
+             extra: tuple[tuple[str, str], ...] = (), device: str = DEVICE) -> Request:
     headers = Headers(
         [
             ("Via", "SIP/2.0/UDP 127.0.0.1:5060;rport;branch=z9hG4bK-" + call_id + str(cseq)),
-            ("From", f"<sip:{DEVICE}@3402000000>;tag=ab"),
-            ("To", f"<sip:{DEVICE}@3402000000>"),
+            ("From", f"<sip:{device}@3402000000>;tag=ab"),
+            ("To", f"<sip:{device}@3402000000>"),
             ("Call-ID", call_id),
             ("CSeq", f"{cseq} REGISTER"),
-            ("Contact", f"<sip:{DEVICE}@127.0.0.1:5060>"),
+            ("Contact", f"<sip:{device}@127.0.0.1:5060>"),
             ("Max-Forwards", "70"),
             ("User-Agent", "IP Camera"),
             *extra,
@@ -43,7 +43,7 @@ def register(*, expires: str | None = "3600", authorization: str | None = None, 
 
 
 def answer(challenge_response, password="12345678", **kwargs) -> Request:
-    client = DigestClient(DEVICE, password)
+    client = DigestClient(kwargs.get("device", DEVICE), password)
     auth = client.authorization(
         challenge_response.headers.get("WWW-Authenticate"),
         method="REGISTER",
@@ -163,6 +163,48 @@ def test_expired_registration_is_reported():
     gate.handle(answer(challenge, expires="60", cseq=2), PEER, now=100)
     gate.touch(DEVICE, PEER, now=150)
     assert gate.expire(now=161, keepalive_timeout=180) == [(DEVICE, "registration expired")]
+
+
+def test_expiry_follows_refreshes_keepalives_and_shorter_reregistrations():
+    gate = registrar()
+    challenge = gate.handle(register(expires="600"), PEER, now=100).response
+    gate.handle(answer(challenge, expires="600", cseq=2), PEER, now=100)
+    assert gate.expire(now=101, keepalive_timeout=180) == []  # due at 280 unless kept alive
+    gate.touch(DEVICE, PEER, now=250)
+    assert gate.expire(now=300, keepalive_timeout=180) == []  # now due at 430
+    gate.handle(register(expires="3600", cseq=3), PEER, now=400)  # refresh on the same Call-ID
+    assert gate.expire(now=500, keepalive_timeout=180) == []  # the refresh counts as seen: 580
+    gate.handle(register(expires="60", cseq=4), PEER, now=510)  # shorter than the keepalive wait
+    assert gate.expire(now=570, keepalive_timeout=180) == []
+    assert gate.expire(now=571, keepalive_timeout=180) == [(DEVICE, "registration expired")]
+    assert gate.expire(now=10_000, keepalive_timeout=180) == []
+
+
+def test_only_devices_that_fell_silent_are_removed_and_each_once():
+    gate = registrar()
+    devices = [f"3402000000132000010{index}" for index in range(5)]
+    for device in devices:
+        challenge = gate.handle(register(device=device), PEER, now=100).response
+        gate.handle(answer(challenge, device=device, cseq=2), PEER, now=100)
+    assert gate.expire(now=200, keepalive_timeout=180) == []
+    gate.touch(devices[1], PEER, now=250)
+    gone = gate.expire(now=281, keepalive_timeout=180)
+    assert sorted(gone) == [(devices[i], "keepalive timeout") for i in (0, 2, 3, 4)]
+    assert list(gate.registrations) == [devices[1]]
+    assert gate.expire(now=431, keepalive_timeout=180) == [(devices[1], "keepalive timeout")]
+
+
+def test_unregistered_device_registering_again_is_still_expired_in_time():
+    gate = registrar()
+    challenge = gate.handle(register(), PEER, now=100).response
+    gate.handle(answer(challenge, cseq=2), PEER, now=100)
+    assert gate.expire(now=101, keepalive_timeout=180) == []
+    challenge = gate.handle(register(expires="0", call_id="c2"), PEER, now=110).response
+    gate.handle(answer(challenge, expires="0", call_id="c2", cseq=2), PEER, now=110)
+    challenge = gate.handle(register(call_id="c3"), PEER, now=120).response
+    gate.handle(answer(challenge, call_id="c3", cseq=2), PEER, now=120)
+    assert gate.expire(now=290, keepalive_timeout=180) == []
+    assert gate.expire(now=301, keepalive_timeout=180) == [(DEVICE, "keepalive timeout")]
 
 
 def test_captured_dahua_register_is_challenged_like_the_real_platform_did():
