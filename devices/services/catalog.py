@@ -195,9 +195,11 @@ def catalog_apply(
 
 def catalog_notify_apply(*, device_id: str, items: list[dict[str, Any]]) -> dict[str, int]:
     """Apply a catalog subscription NOTIFY: each item carries `event` ADD, DEL, UPDATE, ON, OFF,
-    VLOST or DEFECT."""
+    VLOST or DEFECT. A status word is published as channel.status only; catalog.updated (which
+    makes clients reload the channels) is for items added, updated or deleted."""
     device = _device(device_id)
     applied = 0
+    listed_changed = False
     upserts: list[dict[str, Any]] = []
     for item in items:
         item_id = str(item.get("device_id") or "").strip()[:32]
@@ -210,6 +212,7 @@ def catalog_notify_apply(*, device_id: str, items: list[dict[str, Any]]) -> dict
             VirtualOrganization.objects.filter(device=device, org_id=item_id).delete()
             events.event_publish(events.CHANNEL_STATUS, device_id=device_id, channel_id=item_id, status="deleted")
             applied += 1
+            listed_changed = True
         elif event in {"ON", "OFF", "VLOST", "DEFECT"}:
             status = channel_status(event)
             if Channel.objects.filter(device=device, channel_id=item_id).exclude(status=status).update(
@@ -224,7 +227,8 @@ def catalog_notify_apply(*, device_id: str, items: list[dict[str, Any]]) -> dict
             changes = _items_upsert(device, items_by_kind(upserts))
         _publish_status_changes(device_id, changes)
         applied += len(upserts)
-    if applied:
+        listed_changed = True
+    if listed_changed:
         count = Channel.objects.filter(device=device).count()
         events.event_publish(events.CATALOG_UPDATED, device_id=device_id, complete=True, channel_count=count)
     return {"applied": applied}

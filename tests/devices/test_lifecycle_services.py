@@ -201,6 +201,18 @@ def test_notify_status_events_change_the_channel_status(event, expected):
     assert Channel.objects.get().status == expected
 
 
+def test_a_status_notify_is_published_as_a_channel_status_without_reloading_the_catalog(monkeypatch):
+    published = []
+    monkeypatch.setattr("devices.events.event_publish", lambda kind, **payload: published.append(kind))
+    device = make_device(device_id=NVR)
+    make_channel(device, channel_id="34020000001310000001", status=ChannelStatus.ON)
+    services.catalog_notify_apply(device_id=NVR, items=[{"device_id": "34020000001310000001", "event": "OFF"}])
+    services.catalog_notify_apply(device_id=NVR, items=[{"device_id": "34020000001310000001", "event": "OFF"}])
+    assert published == ["channel.status"]
+    services.catalog_notify_apply(device_id=NVR, items=[item("34020000001310000002", "added", event="ADD")])
+    assert published[-1] == "catalog.updated"
+
+
 def test_notify_add_update_and_del():
     make_device(device_id=NVR)
     services.catalog_notify_apply(device_id=NVR, items=[item("34020000001310000001", "added", event="ADD", status="ON")])
