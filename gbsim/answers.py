@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from gbsim.config import DeviceConfig
@@ -124,17 +123,21 @@ def catalog_notifies(
     state: DeviceState, sn: int, event: str = "ON", *, only: set[str] | None = None
 ) -> Iterator[bytes]:
     """Notify/Catalog bodies for a subscription (all channels, or `only` these), chunked as for
-    queries; each rendered when it is taken."""
+    queries; each rendered, with the channels' state then, when it is taken."""
     cfg = state.config
-    items = [
-        replace(item, event=event) for item in state.catalog_items() if only is None or item.device_id in only
-    ]
+    ids = [channel_id for channel_id in state.channels if only is None or channel_id in only]
     per = cfg.items_per_catalog_message
     return (
         apply_body_quirks(
-            catalog_notify(sn, cfg.device_id, items[i : i + per], charset=cfg.body_charset), cfg.profile
+            catalog_notify(
+                sn,
+                cfg.device_id,
+                [state.catalog_item(channel_id, event=event) for channel_id in ids[i : i + per]],
+                charset=cfg.body_charset,
+            ),
+            cfg.profile,
         )
-        for i in range(0, len(items), per)
+        for i in range(0, len(ids), per)
     )
 
 
