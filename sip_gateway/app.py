@@ -214,7 +214,7 @@ class GatewayApp:
         if progress is None:
             return
         due = now - self._progress_sent.get(key, 0.0) >= PROGRESS_EVERY
-        if due or progress.fresh >= HAND_OVER_ITEMS:
+        if (due and progress.fresh) or progress.fresh >= HAND_OVER_ITEMS:
             fresh = self.catalogs.take_fresh(device_id, message.sn)
             self.send_task("catalog_items_apply", device_id=device_id, items=[catalog_item_dict(i) for i in fresh])
         if due:
