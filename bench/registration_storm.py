@@ -111,7 +111,8 @@ class Platform:
         import redis
 
         redis.Redis().delete(self.env["CELERY_QUEUE"])
-        self.database.unlink(missing_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.database}{suffix}").unlink(missing_ok=True)
 
 
 def configs(count: int, channels: int, keepalive: float, first_serial: int = 1) -> list[DeviceConfig]:
