@@ -44,8 +44,16 @@ def device_info_apply(**info: Any) -> None:
 
 
 @shared_task(autoretry_for=(services.DeviceNotFound,), max_retries=10, default_retry_delay=1)
-def catalog_apply(*, device_id: str, items: list[dict[str, Any]], complete: bool) -> dict[str, int]:
-    return services.catalog_apply(device_id=device_id, items=items, complete=complete)
+def catalog_items_apply(*, device_id: str, items: list[dict[str, Any]]) -> dict[str, int]:
+    """Part of a catalog still arriving (the gateway hands it over as it comes)."""
+    return services.catalog_items_apply(device_id=device_id, items=items)
+
+
+@shared_task(autoretry_for=(services.DeviceNotFound,), max_retries=10, default_retry_delay=1)
+def catalog_apply(
+    *, device_id: str, items: list[dict[str, Any]], complete: bool, listed: list[str] | None = None
+) -> dict[str, int]:
+    return services.catalog_apply(device_id=device_id, items=items, complete=complete, listed=listed)
 
 
 @shared_task(autoretry_for=(services.DeviceNotFound,), max_retries=10, default_retry_delay=1)

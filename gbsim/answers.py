@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 from gbsim.config import DeviceConfig
@@ -12,9 +12,9 @@ from gbsim.state import DeviceState
 from sip_gateway.manscdp import AlarmStatusItem, DeviceControl, Message, Query
 from sip_gateway.manscdp.device_build import (
     catalog_notify,
-    catalog_responses,
     device_info_response,
     device_status_response,
+    iter_catalog_responses,
     record_info_responses,
     result_response,
 )
@@ -24,15 +24,18 @@ from sip_gateway.manscdp.xml_encode import El, leaf, message, render
 DEFAULT_RECORD_SPAN = timedelta(days=1)
 
 
-def answer_message(msg: Message, state: DeviceState, wall: datetime) -> list[bytes]:
-    """The Response bodies for a Query or Control; empty when the spec wants no answer."""
+def answer_message(msg: Message, state: DeviceState, wall: datetime) -> Iterator[bytes]:
+    """The Response bodies for a Query or Control; empty when the spec wants no answer.
+
+    What the answer says is decided now; each body is rendered when it is taken (a catalog
+    of 10,000 one-item messages is sent one at a time, not rendered all before the first)."""
     cfg = state.config
     target = msg.device_id or cfg.device_id
     if not state_owns(cfg, target):
-        return []
+        return iter(())
     sn = msg.sn if msg.sn is not None else 0
     charset = cfg.body_charset
-    bodies: list[bytes] = []
+    bodies: Iterable[bytes] = []
     if isinstance(msg, DeviceControl):
         effect = state.apply_control(target, msg)
         if effect.needs_result:
@@ -41,15 +44,15 @@ def answer_message(msg: Message, state: DeviceState, wall: datetime) -> list[byt
         bodies = _answer_query(msg, state, target, sn, wall)
     elif msg.root == "Notify" and msg.cmd_type == "Broadcast":
         bodies = [result_response("Broadcast", sn, target, charset=charset)]
-    return [apply_body_quirks(body, cfg.profile) for body in bodies]
+    return (apply_body_quirks(body, cfg.profile) for body in bodies)
 
 
-def _answer_query(msg: Query, state: DeviceState, target: str, sn: int, wall: datetime) -> list[bytes]:
+def _answer_query(msg: Query, state: DeviceState, target: str, sn: int, wall: datetime) -> Iterable[bytes]:
     cfg = state.config
     charset = cfg.body_charset
     cmd = msg.cmd_type
     if cmd == "Catalog":
-        return catalog_responses(
+        return iter_catalog_responses(
             sn,
             cfg.device_id,
             state.catalog_items(),
@@ -118,19 +121,24 @@ def _preset_list(state: DeviceState, target: str, sn: int) -> bytes:
 
 def catalog_notifies(
     state: DeviceState, sn: int, event: str = "ON", *, only: set[str] | None = None
-) -> list[bytes]:
-    """Notify/Catalog bodies for a subscription (all channels, or `only` these), chunked as for queries."""
+) -> Iterator[bytes]:
+    """Notify/Catalog bodies for a subscription (all channels, or `only` these), chunked as for
+    queries; each rendered, with the channels' state then, when it is taken."""
     cfg = state.config
-    items = [
-        replace(item, event=event) for item in state.catalog_items() if only is None or item.device_id in only
-    ]
+    ids = [channel_id for channel_id in state.channels if only is None or channel_id in only]
     per = cfg.items_per_catalog_message
-    return [
+    return (
         apply_body_quirks(
-            catalog_notify(sn, cfg.device_id, items[i : i + per], charset=cfg.body_charset), cfg.profile
+            catalog_notify(
+                sn,
+                cfg.device_id,
+                [state.catalog_item(channel_id, event=event) for channel_id in ids[i : i + per]],
+                charset=cfg.body_charset,
+            ),
+            cfg.profile,
         )
-        for i in range(0, len(items), per)
-    ]
+        for i in range(0, len(ids), per)
+    )
 
 
 def state_owns(cfg: DeviceConfig, target: str) -> bool:

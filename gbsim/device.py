@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from gbsim.actions import (
@@ -70,7 +71,10 @@ class DeviceCore:
         self.reg = Registration(cfg, self.ids, self.rng, self._send_tracked, self._registration_notice)
         # (Call-ID, CSeq number) -> (kind, deadline, method)
         self._pending: dict[tuple[str, int], tuple[str, float, str]] = {}
-        self._queue: deque[Request] = deque()
+        # MESSAGEs and NOTIFYs sent one at a time, each after the previous one's answer; each
+        # entry yields its requests as they are due, and `_ahead` is the next one made early.
+        self._queue: deque[Iterator[Request]] = deque()
+        self._ahead: Request | None = None
         self._queue_busy = False
         self._sessions: dict[str, MediaSession] = {}
         self._subscriptions = Subscriptions()
@@ -173,8 +177,7 @@ class DeviceCore:
         self._respond(request, 200)
         if session is not None:
             return
-        for body in answer_message(msg, self.state, self.wall(now)):
-            self.queue_message(body)
+        self.queue_messages(answer_message(msg, self.state, self.wall(now)))
 
     def _on_subscribe(self, request: Request, now: float) -> None:
         expires = request.expires if request.expires is not None else 3600
@@ -201,10 +204,8 @@ class DeviceCore:
 
     def _notify_catalog(self, sub: Subscription, now: float, event: str, only: set[str] | None) -> None:
         self._sn += 1
-        self._queue.extend(
-            catalog_notify_requests(
-                sub, self.state, sn=self._sn, now=now, event=event, only=only, via=self._via
-            )
+        self._queue.append(
+            catalog_notify_requests(sub, self.state, sn=self._sn, now=now, event=event, only=only, via=self._via)
         )
         self._queue_start()
 
@@ -351,8 +352,24 @@ class DeviceCore:
 
     def queue_message(self, body: bytes) -> None:
         """A MESSAGE to the platform, sent after the previous queued one is answered."""
-        self._queue.append(self.reg.message_request(body))
+        self.queue_messages((body,))
+
+    def queue_messages(self, bodies: Iterable[bytes]) -> None:
+        """MESSAGEs to the platform, one at a time as for `queue_message`; each is built when due."""
+        self._queue.append(self.reg.message_request(body) for body in bodies)
         self._queue_start()
+
+    @property
+    def next_unprepared(self) -> bool:
+        """A queued request waits to be built (see `prepare_next`)."""
+        return self._queue_busy and self._ahead is None and bool(self._queue)
+
+    def prepare_next(self) -> None:
+        """Build the next queued request now, while the one sent waits for its answer: the
+        runner calls this once the send is out, so building it costs no time between the
+        answer and the next request."""
+        if self.next_unprepared:
+            self._ahead = self._queue_pull()
 
     # -- internals ----------------------------------------------------------------
     def _queue_start(self) -> None:
@@ -360,11 +377,21 @@ class DeviceCore:
             self._queue_next()
 
     def _queue_next(self) -> None:
-        if not self._queue:
+        request = self._ahead if self._ahead is not None else self._queue_pull()
+        self._ahead = None
+        if request is None:
             self._queue_busy = False
             return
         self._queue_busy = True
-        self._send_tracked(self._queue.popleft(), "queued")
+        self._send_tracked(request, "queued")
+
+    def _queue_pull(self) -> Request | None:
+        while self._queue:
+            request = next(self._queue[0], None)
+            if request is not None:
+                return request
+            self._queue.popleft()
+        return None
 
     def _send_tracked(self, request: Request, kind: str) -> None:
         deadline = self._now_hint + self.cfg.timing.request_timeout

@@ -227,6 +227,9 @@ class Simulator:
             for action in actions:
                 self._perform(index, action, receiving)
         self._schedule(index, device.deadline)
+        if device.next_unprepared and self._loop is not None:
+            # After the sends just started (call_soon runs in order), not before them.
+            self._loop.call_soon(device.prepare_next)
 
     def _perform(self, index: int, action: Action, receiving: SipEndpoint | None = None) -> None:
         if isinstance(action, SendRequest):

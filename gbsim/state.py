@@ -56,27 +56,28 @@ class DeviceState:
 
     # -- Catalog --------------------------------------------------------------------
     def catalog_items(self) -> list[CatalogItem]:
+        return [self.catalog_item(channel_id) for channel_id in self.channels]
+
+    def catalog_item(self, channel_id: str, *, event: str | None = None) -> CatalogItem:
         cfg = self.config
-        civil = cfg.device_id[:8]
-        return [
-            CatalogItem(
-                device_id=ch.channel_id,
-                name=ch.name,
-                manufacturer=cfg.profile.manufacturer,
-                model=cfg.profile.model,
-                owner="Owner",
-                civil_code=civil,
-                address="Address",
-                parental=0,
-                parent_id=cfg.device_id,
-                safety_way=0,
-                register_way=1,
-                secrecy=0,
-                status="ON" if ch.online else "OFF",
-                ptz_type=1,
-            )
-            for ch in self.channels.values()
-        ]
+        ch = self.channels[channel_id]
+        return CatalogItem(
+            device_id=ch.channel_id,
+            name=ch.name,
+            manufacturer=cfg.profile.manufacturer,
+            model=cfg.profile.model,
+            owner="Owner",
+            civil_code=cfg.device_id[:8],
+            address="Address",
+            parental=0,
+            parent_id=cfg.device_id,
+            safety_way=0,
+            register_way=1,
+            secrecy=0,
+            status="ON" if ch.online else "OFF",
+            ptz_type=1,
+            event=event,
+        )
 
     # -- RecordInfo -----------------------------------------------------------------
     def records(self, channel_id: str, start: datetime, end: datetime) -> list[RecordItem]:

@@ -55,10 +55,11 @@ def catalog_notify_requests(
     event: str,
     only: set[str] | None,
     via: Callable[[], str],
-) -> list[Request]:
-    """NOTIFYs in the subscription dialog carrying the channels (all, or `only`) with `event`."""
+) -> Iterator[Request]:
+    """NOTIFYs in the subscription dialog carrying the channels (all, or `only`) with `event`,
+    each built when it is taken (in-dialog CSeqs are numbered in sending order)."""
     subscription_state = f"active;expires={max(int(sub.until - now), 0)}"
-    return [
+    return (
         in_dialog_request(
             sub.dialog,
             "NOTIFY",
@@ -68,4 +69,4 @@ def catalog_notify_requests(
             body=body,
         )
         for body in catalog_notifies(state, sn, event, only=only)
-    ]
+    )

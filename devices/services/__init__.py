@@ -1,6 +1,6 @@
 """Functions that change device state; views, consumers and Celery tasks all call these."""
 
-from .catalog import catalog_apply, catalog_notify_apply, catalog_state_set
+from .catalog import catalog_apply, catalog_items_apply, catalog_notify_apply, catalog_state_set
 from .errors import DeviceNotFound
 from .operator import device_delete, device_update, devices_mark_stale_offline, liveness_deadline
 from .registration import (
@@ -15,6 +15,7 @@ from .registration import (
 __all__ = [
     "DeviceNotFound",
     "catalog_apply",
+    "catalog_items_apply",
     "catalog_notify_apply",
     "catalog_state_set",
     "device_delete",

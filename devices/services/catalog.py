@@ -1,113 +1,67 @@
 """Applying a device's catalog: channels, regions, business groups and virtual organisations.
 
-Items arrive from the gateway as plain dicts (JSON through Celery) with snake_case keys:
-`device_id` (the item's own ID), `name`, `manufacturer`, `model`, `owner`, `civil_code`, `block`,
-`address`, `parental`, `parent_id`, `business_group_id`, `safety_way`, `register_way`, `secrecy`,
-`ip_address`, `port`, `ptz_type`, `status`, `longitude`, `latitude`, `event` (NOTIFY only) and
-`raw` (every field as the device sent it).
+A synchronisation arrives in parts. While the device is still sending, the gateway hands over
+what has arrived so far (`catalog_items_apply`: added or updated, nothing removed); when SumNum
+is reached or the wait is over, the rest (`catalog_apply`), which records how the
+synchronisation ended and, after a complete one, removes what the device no longer lists.
+NOTIFYs of a catalog subscription go through `catalog_notify_apply`. Item dicts are described
+in `catalog_fields`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
 
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from .. import events
-from ..constants import CatalogSyncState, ChannelStatus, PtzType
+from ..constants import CatalogSyncState
 from ..models import BusinessGroup, Channel, Device, Region, VirtualOrganization
+from .catalog_fields import (
+    BUSINESS_GROUP,
+    CHANNEL,
+    CHANNEL_FIELDS,
+    REGION,
+    VIRTUAL_ORGANIZATION,
+    business_group_fields,
+    channel_fields,
+    channel_key,
+    channel_status,
+    items_by_kind,
+    text,
+    virtual_organization_fields,
+)
 from .errors import DeviceNotFound
 
-BUSINESS_GROUP_TYPE = "215"
-VIRTUAL_ORGANIZATION_TYPE = "216"
-STATUS_EVENT_LIMIT = 200  # beyond this many changes in one catalog, clients reload instead
+STATUS_EVENT_LIMIT = 200  # beyond this many changes in one batch, clients reload on catalog.updated
+ROWS_PER_QUERY = 500  # IDs per `IN (...)` and rows per INSERT, well inside every backend's limits
 
-_STATUS_WORDS = {
-    "on": ChannelStatus.ON,
-    "online": ChannelStatus.ON,
-    "ok": ChannelStatus.ON,
-    "off": ChannelStatus.OFF,
-    "offline": ChannelStatus.OFF,
-    "vlost": ChannelStatus.VLOST,
-    "defect": ChannelStatus.DEFECT,
-}
+CHANNEL_UPDATE_FIELDS = [*CHANNEL_FIELDS, "updated_at"]
+_STATUS_AT = CHANNEL_FIELDS.index("status")
+
+T = TypeVar("T")
 
 
-def item_kind(item_id: str) -> str:
-    if item_id.isdigit() and len(item_id) in (2, 4, 6, 8):
-        return "region"
-    if len(item_id) == 20:
-        type_code = item_id[10:13]
-        if type_code == BUSINESS_GROUP_TYPE:
-            return "business_group"
-        if type_code == VIRTUAL_ORGANIZATION_TYPE:
-            return "virtual_organization"
-    return "channel"
+def _slices(values: list[T]) -> Iterator[list[T]]:
+    for start in range(0, len(values), ROWS_PER_QUERY):
+        yield values[start : start + ROWS_PER_QUERY]
 
 
-def _text(value: Any, limit: int) -> str:
-    if value is None:
-        return ""
-    return str(value).strip()[:limit]
-
-
-def _small_int(value: Any) -> int | None:
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if 0 <= number <= 32767 else None
-
-
-def _float(value: Any) -> float | None:
-    try:
-        number = float(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if number == number and abs(number) <= 1e9 else None  # drop NaN and absurd values
-
-
-def channel_status(value: Any) -> str:
-    return _STATUS_WORDS.get(str(value or "").strip().lower(), ChannelStatus.OFF)
-
-
-def channel_fields(item: dict[str, Any]) -> dict[str, Any]:
-    ptz = _small_int(item.get("ptz_type"))
-    port = _small_int(item.get("port"))
-    return {
-        "name": _text(item.get("name"), 128),
-        "manufacturer": _text(item.get("manufacturer"), 64),
-        "model": _text(item.get("model"), 64),
-        "owner": _text(item.get("owner"), 64),
-        "civil_code": _text(item.get("civil_code"), 20),
-        "block": _text(item.get("block"), 64),
-        "address": _text(item.get("address"), 256),
-        "parental": str(item.get("parental") or "0").strip() in {"1", "True", "true"},
-        "parent_id": _text(item.get("parent_id"), 256),
-        "business_group_id": _text(item.get("business_group_id"), 20),
-        "safety_way": _small_int(item.get("safety_way")),
-        "register_way": _small_int(item.get("register_way")),
-        "secrecy": _small_int(item.get("secrecy")),
-        "ip_address": _text(item.get("ip_address"), 64),
-        "port": port if port and port > 0 else None,
-        "ptz_type": ptz if ptz in PtzType.values else PtzType.UNKNOWN,
-        "status": channel_status(item.get("status")),
-        "longitude": _float(item.get("longitude")),
-        "latitude": _float(item.get("latitude")),
-        "raw": item.get("raw") if isinstance(item.get("raw"), dict) else {},
-    }
-
-
-CHANNEL_UPDATE_FIELDS = [*channel_fields({}).keys(), "updated_at"]
+def _device(device_id: str) -> Device:
+    device = Device.objects.filter(device_id=device_id).first()
+    if device is None:
+        raise DeviceNotFound(device_id)
+    return device
 
 
 def _regions_apply(items: Iterable[dict[str, Any]]) -> None:
     for item in items:
         code = str(item["device_id"])
         region, _ = Region.objects.get_or_create(civil_code=code)
-        name = _text(item.get("name"), 128)
+        name = text(item.get("name"), 128)
         parent = Region.objects.filter(civil_code=code[:-2]).first() if len(code) > 2 else None
         if (name and region.name != name) or region.parent_id != (parent.pk if parent else None):
             region.name = name or region.name
@@ -117,52 +71,83 @@ def _regions_apply(items: Iterable[dict[str, Any]]) -> None:
         Region.objects.filter(parent__isnull=True, civil_code__regex=rf"^{code}\d{{2}}$").update(parent=region)
 
 
-def _groups_apply(device: Device, items: list[dict[str, Any]]) -> None:
-    for item in items:
-        BusinessGroup.objects.update_or_create(
-            device=device,
-            group_id=str(item["device_id"]),
-            defaults={"name": _text(item.get("name"), 128), "raw": item.get("raw") or {}},
+def _groups_upsert(device: Device, items: list[dict[str, Any]]) -> None:
+    if items:
+        BusinessGroup.objects.bulk_create(
+            [BusinessGroup(device=device, group_id=item["device_id"], **business_group_fields(item)) for item in items],
+            batch_size=ROWS_PER_QUERY,
+            update_conflicts=True,
+            unique_fields=["device", "group_id"],
+            update_fields=["name", "raw"],
         )
 
 
-def _orgs_apply(device: Device, items: list[dict[str, Any]]) -> None:
-    for item in items:
-        VirtualOrganization.objects.update_or_create(
-            device=device,
-            org_id=str(item["device_id"]),
-            defaults={
-                "name": _text(item.get("name"), 128),
-                "parent_id": _text(item.get("parent_id"), 20),
-                "business_group_id": _text(item.get("business_group_id"), 20),
-                "raw": item.get("raw") or {},
-            },
+def _orgs_upsert(device: Device, items: list[dict[str, Any]]) -> None:
+    if items:
+        VirtualOrganization.objects.bulk_create(
+            [VirtualOrganization(device=device, org_id=item["device_id"], **virtual_organization_fields(item))
+             for item in items],
+            batch_size=ROWS_PER_QUERY,
+            update_conflicts=True,
+            unique_fields=["device", "org_id"],
+            update_fields=["name", "parent_id", "business_group_id", "raw"],
         )
 
 
 def _channels_upsert(device: Device, items: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """Insert or update channels in bulk; returns (channel_id, status) pairs whose status changed."""
+    """Insert new channels and update changed ones in bulk (a channel that did not change is not
+    written); returns (channel_id, status) pairs whose status changed."""
+    wanted = {channel_key(item): channel_fields(item) for item in items}
+    stored: dict[str, tuple[Any, ...]] = {}
+    for ids in _slices(list(wanted)):
+        rows = Channel.objects.filter(device=device, channel_id__in=ids).values_list("channel_id", *CHANNEL_FIELDS)
+        stored.update((row[0], row[1:]) for row in rows)
     now = timezone.now()
-    wanted = {str(item["device_id"])[:32]: channel_fields(item) for item in items}
-    before = dict(Channel.objects.filter(device=device, channel_id__in=list(wanted)).values_list("channel_id", "status"))
-    Channel.objects.bulk_create(
-        [Channel(device=device, channel_id=cid, updated_at=now, **fields) for cid, fields in wanted.items()],
-        batch_size=1000,
-        update_conflicts=True,
-        unique_fields=["device", "channel_id"],
-        update_fields=CHANNEL_UPDATE_FIELDS,
+    changed = [
+        Channel(device=device, channel_id=cid, updated_at=now, **fields)
+        for cid, fields in wanted.items()
+        if stored.get(cid) != tuple(fields.values())
+    ]
+    if changed:
+        # Still an upsert: a NOTIFY may add the same channel meanwhile.
+        Channel.objects.bulk_create(
+            changed,
+            batch_size=ROWS_PER_QUERY,
+            update_conflicts=True,
+            unique_fields=["device", "channel_id"],
+            update_fields=CHANNEL_UPDATE_FIELDS,
+        )
+    return [
+        (cid, fields["status"])
+        for cid, fields in wanted.items()
+        if cid in stored and stored[cid][_STATUS_AT] != fields["status"]
+    ]
+
+
+def _items_upsert(device: Device, kinds: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str]]:
+    _regions_apply(kinds[REGION])
+    _groups_upsert(device, kinds[BUSINESS_GROUP])
+    _orgs_upsert(device, kinds[VIRTUAL_ORGANIZATION])
+    return _channels_upsert(device, kinds[CHANNEL])
+
+
+def _unlisted_remove(device: Device, listed: set[str]) -> int:
+    """Remove the device's channels, groups and organisations not in `listed`; returns how many
+    channels went. IDs are compared in Python, so a catalog of any size costs no huge query."""
+    removed = 0
+    tables: tuple[tuple[type[Model], str], ...] = (
+        (Channel, "channel_id"),
+        (BusinessGroup, "group_id"),
+        (VirtualOrganization, "org_id"),
     )
-    return [(cid, f["status"]) for cid, f in wanted.items() if cid in before and before[cid] != f["status"]]
-
-
-def _split(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    kinds: dict[str, list[dict[str, Any]]] = {"region": [], "business_group": [], "virtual_organization": [], "channel": []}
-    for item in items:
-        item_id = str(item.get("device_id") or "").strip()
-        if not item_id:
-            continue
-        kinds[item_kind(item_id)].append({**item, "device_id": item_id})
-    return kinds
+    for model, id_field in tables:
+        rows = model._default_manager.filter(device=device).values_list("pk", id_field)
+        stale = [pk for pk, item_id in rows if item_id not in listed]
+        for pks in _slices(stale):
+            count, _ = model._default_manager.filter(pk__in=pks).delete()
+            if model is Channel:
+                removed += count
+    return removed
 
 
 def _publish_status_changes(device_id: str, changes: list[tuple[str, str]]) -> None:
@@ -170,28 +155,35 @@ def _publish_status_changes(device_id: str, changes: list[tuple[str, str]]) -> N
         events.event_publish(events.CHANNEL_STATUS, device_id=device_id, channel_id=channel_id, status=status)
 
 
-def catalog_apply(*, device_id: str, items: list[dict[str, Any]], complete: bool) -> dict[str, int]:
-    """Store a full catalog answer. After a complete one, channels, groups and organisations the
-    device no longer lists are removed; an incomplete one only adds and updates."""
-    device = Device.objects.filter(device_id=device_id).first()
-    if device is None:
-        raise DeviceNotFound(device_id)
-    kinds = _split(items)
+def catalog_items_apply(*, device_id: str, items: list[dict[str, Any]]) -> dict[str, int]:
+    """Store part of a catalog that is still arriving: what it lists is added or updated;
+    nothing is removed and the synchronisation is not finished (that is `catalog_apply`)."""
+    device = _device(device_id)
+    kinds = items_by_kind(items)
+    with transaction.atomic():
+        changes = _items_upsert(device, kinds)
+    _publish_status_changes(device_id, changes)
+    return {"items": sum(len(found) for found in kinds.values())}
+
+
+def catalog_apply(
+    *, device_id: str, items: list[dict[str, Any]], complete: bool, listed: list[str] | None = None
+) -> dict[str, int]:
+    """Store the end of a catalog synchronisation and record how it went.
+
+    `items` are what was not handed over by `catalog_items_apply` before (the whole catalog when
+    `listed` is None); `listed` is the ID of every item of the synchronisation. After a complete
+    one, channels, groups and organisations the device no longer lists are removed; an
+    incomplete one only adds and updates."""
+    device = _device(device_id)
+    kinds = items_by_kind(items)
     removed = 0
     with transaction.atomic():
-        _regions_apply(kinds["region"])
-        _groups_apply(device, kinds["business_group"])
-        _orgs_apply(device, kinds["virtual_organization"])
-        changes = _channels_upsert(device, kinds["channel"])
+        changes = _items_upsert(device, kinds)
         if complete:
-            keep = {str(i["device_id"])[:32] for i in kinds["channel"]}
-            removed, _ = Channel.objects.filter(device=device).exclude(channel_id__in=keep).delete()
-            BusinessGroup.objects.filter(device=device).exclude(
-                group_id__in=[i["device_id"] for i in kinds["business_group"]]
-            ).delete()
-            VirtualOrganization.objects.filter(device=device).exclude(
-                org_id__in=[i["device_id"] for i in kinds["virtual_organization"]]
-            ).delete()
+            keep = {channel_key(item) for found in kinds.values() for item in found}
+            keep.update(str(item_id).strip()[:32] for item_id in listed or ())
+            removed = _unlisted_remove(device, keep)
         device.catalog_state = CatalogSyncState.COMPLETE if complete else CatalogSyncState.INCOMPLETE
         device.catalog_synced_at = timezone.now()
         device.save(update_fields=["catalog_state", "catalog_synced_at", "updated_at"])
@@ -203,11 +195,11 @@ def catalog_apply(*, device_id: str, items: list[dict[str, Any]], complete: bool
 
 def catalog_notify_apply(*, device_id: str, items: list[dict[str, Any]]) -> dict[str, int]:
     """Apply a catalog subscription NOTIFY: each item carries `event` ADD, DEL, UPDATE, ON, OFF,
-    VLOST or DEFECT."""
-    device = Device.objects.filter(device_id=device_id).first()
-    if device is None:
-        raise DeviceNotFound(device_id)
+    VLOST or DEFECT. A status word is published as channel.status only; catalog.updated (which
+    makes clients reload the channels) is for items added, updated or deleted."""
+    device = _device(device_id)
     applied = 0
+    listed_changed = False
     upserts: list[dict[str, Any]] = []
     for item in items:
         item_id = str(item.get("device_id") or "").strip()[:32]
@@ -220,6 +212,7 @@ def catalog_notify_apply(*, device_id: str, items: list[dict[str, Any]]) -> dict
             VirtualOrganization.objects.filter(device=device, org_id=item_id).delete()
             events.event_publish(events.CHANNEL_STATUS, device_id=device_id, channel_id=item_id, status="deleted")
             applied += 1
+            listed_changed = True
         elif event in {"ON", "OFF", "VLOST", "DEFECT"}:
             status = channel_status(event)
             if Channel.objects.filter(device=device, channel_id=item_id).exclude(status=status).update(
@@ -230,15 +223,12 @@ def catalog_notify_apply(*, device_id: str, items: list[dict[str, Any]]) -> dict
         else:  # ADD, UPDATE, or an event word we do not know but with a full item
             upserts.append({**item, "device_id": item_id})
     if upserts:
-        kinds = _split(upserts)
         with transaction.atomic():
-            _regions_apply(kinds["region"])
-            _groups_apply(device, kinds["business_group"])
-            _orgs_apply(device, kinds["virtual_organization"])
-            changes = _channels_upsert(device, kinds["channel"])
+            changes = _items_upsert(device, items_by_kind(upserts))
         _publish_status_changes(device_id, changes)
         applied += len(upserts)
-    if applied:
+        listed_changed = True
+    if listed_changed:
         count = Channel.objects.filter(device=device).count()
         events.event_publish(events.CATALOG_UPDATED, device_id=device_id, complete=True, channel_count=count)
     return {"applied": applied}

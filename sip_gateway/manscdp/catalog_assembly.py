@@ -6,6 +6,10 @@ them out of order and sometimes change SumNum halfway; some never reach the sum.
 keyed (DeviceID for catalogs), so a repeat replaces the earlier copy instead of counting
 twice, and every assembly has a deadline after which what arrived is handed over marked
 incomplete. Time is passed in as `now` (seconds, any monotonic origin).
+
+A large answer can also be handed over while it arrives: `take_fresh` gives the items that
+arrived (or were replaced) since it was last called, and the finished assembly's `fresh` holds
+the ones never taken.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class Assembled(Generic[T]):
     sum_num: int | None
     complete: bool
     overflowed: bool = False
+    fresh: tuple[T, ...] = ()  # the items `take_fresh` never gave out
 
     @property
     def received(self) -> int:
@@ -57,13 +62,15 @@ class Progress:
     received: int
     total: int | None
     deadline: float
+    fresh: int = 0  # items not yet given out by `take_fresh`
 
 
 class _Pending(Generic[T]):
-    __slots__ = ("deadline", "items", "overflowed", "sum_num")
+    __slots__ = ("deadline", "fresh", "items", "overflowed", "sum_num")
 
     def __init__(self, deadline: float) -> None:
         self.items: dict[Hashable, T] = {}
+        self.fresh: dict[Hashable, T] = {}
         self.sum_num: int | None = None
         self.deadline = deadline
         self.overflowed = False
@@ -113,6 +120,7 @@ class ResponseAssembler(Generic[T]):
             item_key = self._key_of(item)
             if item_key in pending.items or len(pending.items) < self._max_items:
                 pending.items[item_key] = item
+                pending.fresh[item_key] = item
             else:
                 pending.overflowed = True
         if pending.sum_num is not None and len(pending.items) >= pending.sum_num:
@@ -133,7 +141,18 @@ class ResponseAssembler(Generic[T]):
         pending = self._pending.get((device_id, sn))
         if pending is None:
             return None
-        return Progress(received=len(pending.items), total=pending.sum_num, deadline=pending.deadline)
+        return Progress(
+            received=len(pending.items), total=pending.sum_num, deadline=pending.deadline, fresh=len(pending.fresh)
+        )
+
+    def take_fresh(self, device_id: str, sn: int) -> tuple[T, ...]:
+        """The items of an unfinished assembly that arrived, or were replaced by a repeat, since
+        the last call; a repeat of an item given out already is given out again."""
+        pending = self._pending.get((device_id, sn))
+        if pending is None or not pending.fresh:
+            return ()
+        fresh, pending.fresh = tuple(pending.fresh.values()), {}
+        return fresh
 
     def next_deadline(self) -> float | None:
         if self._evicted:
@@ -171,6 +190,7 @@ class ResponseAssembler(Generic[T]):
             sum_num=pending.sum_num,
             complete=complete,
             overflowed=pending.overflowed,
+            fresh=tuple(pending.fresh.values()),
         )
 
 

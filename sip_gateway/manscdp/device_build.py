@@ -6,7 +6,7 @@ split into chunks that all carry the total in SumNum and their own count in `Num
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from .messages import AlarmStatusItem, CatalogItem, Position, RecordItem
@@ -84,12 +84,26 @@ def catalog_responses(
     charset: Charset = "GB2312",
 ) -> list[bytes]:
     """The whole catalog as Response messages; an empty catalog is one SumNum 0 message."""
+    return list(iter_catalog_responses(sn, device_id, items, per_message=per_message, charset=charset))
+
+
+def iter_catalog_responses(
+    sn: int,
+    device_id: str,
+    items: Sequence[CatalogItem],
+    *,
+    per_message: int = 1,
+    charset: Charset = "GB2312",
+) -> Iterator[bytes]:
+    """`catalog_responses`, each message rendered only when asked for: a device sends them one
+    by one, and rendering 10,000 up front would hold it up before the first."""
     if not items:
-        return [catalog_response(sn, device_id, 0, (), charset=charset)]
-    return [
-        catalog_response(sn, device_id, len(items), [items[i] for i in chunk], charset=charset)
-        for chunk in _chunks(len(items), per_message)
-    ]
+        yield catalog_response(sn, device_id, 0, (), charset=charset)
+        return
+    if per_message < 1:
+        raise ValueError("per_message must be at least 1")
+    for start in range(0, len(items), per_message):
+        yield catalog_response(sn, device_id, len(items), items[start : start + per_message], charset=charset)
 
 
 def catalog_notify(

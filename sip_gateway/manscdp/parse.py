@@ -35,7 +35,7 @@ from .messages import (
     RecordItem,
     Unknown,
 )
-from .tree import attr_int, find_child, items_of, leaf_fields, local_name, lower_keys
+from .tree import attr_int, find_child, items_of, leaf_fields, leaves_and_branches, local_name, lower_keys
 from .values import text_or_none, to_datetime, to_float, to_int, to_online, to_status
 from .xml_decode import ManscdpError, parse_xml
 
@@ -117,12 +117,12 @@ def _keepalive(root: etree._Element, low: dict[str, str], common: dict[str, Any]
 
 def catalog_item_from_element(element: etree._Element) -> CatalogItem | None:
     """One catalog `<Item>`; None when it has no DeviceID (nothing to key it on)."""
-    fields = leaf_fields(element)
+    fields, branches = leaves_and_branches(element)
     low = lower_keys(fields)
     device_id = text_or_none(low.get("deviceid"))
     if device_id is None:
         return None
-    info_el = find_child(element, "Info")
+    info_el = branches.get("info")
     info = leaf_fields(info_el) if info_el is not None else {}
     info_low = lower_keys(info)
     event = text_or_none(low.get("event"))

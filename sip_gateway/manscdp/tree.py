@@ -18,12 +18,28 @@ def local_name(tag: object) -> str:
 
 def leaf_fields(element: etree._Element) -> dict[str, str]:
     """Text of the element's childless children, keyed by tag as written (first wins)."""
-    out: dict[str, str] = {}
+    return leaves_and_branches(element)[0]
+
+
+def leaves_and_branches(element: etree._Element) -> tuple[dict[str, str], dict[str, etree._Element]]:
+    """In one pass over the children: the text of the childless ones keyed by tag as written,
+    and the others keyed by lower-case tag (first wins in both)."""
+    leaves: dict[str, str] = {}
+    branches: dict[str, etree._Element] = {}
     for sub in element:
-        name = local_name(sub.tag)
-        if name and len(sub) == 0 and name not in out:
-            out[name] = (sub.text or "").strip()
-    return out
+        tag = sub.tag
+        if not isinstance(tag, str):
+            continue  # a comment or processing instruction
+        if "}" in tag:
+            tag = tag.rsplit("}", 1)[-1]
+        if not tag:
+            continue
+        if len(sub):
+            branches.setdefault(tag.lower(), sub)
+        elif tag not in leaves:
+            text = sub.text
+            leaves[tag] = text.strip() if text else ""
+    return leaves, branches
 
 
 def lower_keys(fields: dict[str, str]) -> dict[str, str]:

@@ -31,7 +31,7 @@ def text_or_none(value: str | None) -> str | None:
     if value is None:
         return None
     stripped = value.strip()
-    if stripped.lower() in _NULL_WORDS:
+    if len(stripped) <= 4 and stripped.lower() in _NULL_WORDS:
         return None
     return stripped
 
@@ -40,6 +40,8 @@ def to_int(value: str | None) -> int | None:
     text = text_or_none(value)
     if text is None:
         return None
+    if len(text) <= 18 and text.isascii() and text.isdigit():
+        return int(text)  # the usual case, without the search for a number in the text
     match = _INT.search(text.replace(",", ""))
     if match is None:
         return None

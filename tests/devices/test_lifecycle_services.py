@@ -138,6 +138,52 @@ def test_catalog_updates_existing_channels_in_place():
     assert (channel.name, channel.status) == ("new", ChannelStatus.OFF)
 
 
+def test_parts_of_a_catalog_still_arriving_are_stored_without_removing_or_finishing_anything():
+    device = make_device(device_id=NVR)
+    make_channel(device, channel_id="34020000001310000009")
+    services.catalog_items_apply(device_id=NVR, items=[item("34020000001310000001", "first"), item("34020000002150000001", "交通")])
+    assert set(Channel.objects.values_list("channel_id", flat=True)) == {"34020000001310000001", "34020000001310000009"}
+    assert BusinessGroup.objects.get().name == "交通"
+    assert Device.objects.get(device_id=NVR).catalog_state == CatalogSyncState.NEVER
+
+
+def test_the_last_part_of_a_complete_catalog_removes_only_what_no_part_listed():
+    device = make_device(device_id=NVR)
+    make_channel(device, channel_id="34020000001310000009")
+    BusinessGroup.objects.create(device=device, group_id="34020000002150000009", name="gone")
+    services.catalog_items_apply(device_id=NVR, items=[item("34020000001310000001"), item("34020000002150000001")])
+    listed = ["34020000001310000001", "34020000002150000001", "34020000001310000002"]
+    result = services.catalog_apply(device_id=NVR, items=[item("34020000001310000002")], complete=True, listed=listed)
+    assert result == {"channels": 2, "removed": 1}
+    assert set(Channel.objects.values_list("channel_id", flat=True)) == {"34020000001310000001", "34020000001310000002"}
+    assert list(BusinessGroup.objects.values_list("group_id", flat=True)) == ["34020000002150000001"]
+    assert Device.objects.get(device_id=NVR).catalog_state == CatalogSyncState.COMPLETE
+
+
+def test_a_channel_the_catalog_repeats_unchanged_is_not_rewritten():
+    device = make_device(device_id=NVR)
+    services.catalog_apply(device_id=NVR, items=[item("34020000001310000001", "same", status="ON")], complete=True)
+    before = Channel.objects.get().updated_at
+    services.catalog_apply(device_id=NVR, items=[item("34020000001310000001", "same", status="ON")], complete=True)
+    assert Channel.objects.get(device=device).updated_at == before
+
+
+def test_a_status_change_in_a_catalog_part_is_published(monkeypatch):
+    published = []
+    monkeypatch.setattr("devices.events.event_publish", lambda kind, **payload: published.append((kind, payload)))
+    device = make_device(device_id=NVR)
+    make_channel(device, channel_id="34020000001310000001", status=ChannelStatus.ON)
+    services.catalog_items_apply(device_id=NVR, items=[item("34020000001310000001", status="OFF")])
+    assert published == [("channel.status", {"device_id": NVR, "channel_id": "34020000001310000001", "status": "off"})]
+
+
+def test_a_catalog_repeating_an_item_keeps_its_last_copy():
+    make_device(device_id=NVR)
+    items = [item("34020000001310000001", "first"), item(" 34020000001310000001 ", "second")]
+    services.catalog_apply(device_id=NVR, items=items, complete=True)
+    assert Channel.objects.get().name == "second"
+
+
 def test_catalog_for_a_device_not_yet_stored_asks_for_a_retry_and_changes_nothing():
     with pytest.raises(services.DeviceNotFound):
         services.catalog_apply(device_id=NVR, items=[item("34020000001310000001")], complete=True)
@@ -153,6 +199,18 @@ def test_notify_status_events_change_the_channel_status(event, expected):
     make_channel(device, channel_id="34020000001310000001", status=ChannelStatus.ON if event != "ON" else ChannelStatus.OFF)
     services.catalog_notify_apply(device_id=NVR, items=[{"device_id": "34020000001310000001", "event": event}])
     assert Channel.objects.get().status == expected
+
+
+def test_a_status_notify_is_published_as_a_channel_status_without_reloading_the_catalog(monkeypatch):
+    published = []
+    monkeypatch.setattr("devices.events.event_publish", lambda kind, **payload: published.append(kind))
+    device = make_device(device_id=NVR)
+    make_channel(device, channel_id="34020000001310000001", status=ChannelStatus.ON)
+    services.catalog_notify_apply(device_id=NVR, items=[{"device_id": "34020000001310000001", "event": "OFF"}])
+    services.catalog_notify_apply(device_id=NVR, items=[{"device_id": "34020000001310000001", "event": "OFF"}])
+    assert published == ["channel.status"]
+    services.catalog_notify_apply(device_id=NVR, items=[item("34020000001310000002", "added", event="ADD")])
+    assert published[-1] == "catalog.updated"
 
 
 def test_notify_add_update_and_del():

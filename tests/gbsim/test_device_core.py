@@ -7,11 +7,12 @@ from datetime import datetime
 
 import pytest
 
-from gbsim.actions import ControlMedia, RegistrationChanged, StartMedia, StopMedia
+from gbsim.actions import ControlMedia, RegistrationChanged, SendRequest, StartMedia, StopMedia
 from gbsim.config import DeviceConfig, Timing, channel_ids, device_ids
 from gbsim.device import DeviceCore
 from gbsim.profiles import PROFILES
 from sip_gateway.core.digest import DigestCredentials
+from sip_gateway.core.responses import make_response
 from sip_gateway.manscdp import (
     CatalogAssembler,
     CatalogResponse,
@@ -150,6 +151,26 @@ def test_catalog_one_item_per_message_with_non_ascii_names(charset: str) -> None
     names = [item.name for item in assembled.items]
     assert names[4] == "堃园路口 05"  # 堃 is not in GB2312: the bytes are GB18030
     assert f'encoding="{charset}"'.encode() in stub.raw_bodies[-1]
+
+
+def test_catalog_messages_go_one_at_a_time_each_after_the_previous_is_answered() -> None:
+    device, stub, _ = registered_pair(channels=3, catalog_per_message=1)
+    device.outbox.clear()
+    device.on_request(stub.request("MESSAGE", device.cfg.device_id, query_catalog(12, device.cfg.device_id)), 1.0)
+
+    def sent() -> list[SendRequest]:
+        return [action for action in device.outbox if isinstance(action, SendRequest)]
+
+    (first,) = sent()
+    device.prepare_next()  # built while the first waits for its answer, not sent
+    assert len(sent()) == 1
+    device.on_response(make_response(first.request, 200), 1.1)
+    second = sent()[1]
+    bodies = [parse_manscdp(action.request.body) for action in (first, second)]
+    assert [m.items[0].device_id for m in bodies if isinstance(m, CatalogResponse)] == list(device.cfg.channel_ids[:2])
+    device.on_response(make_response(second.request, 200), 1.2)
+    device.on_response(make_response(sent()[2].request, 200), 1.3)
+    assert len(sent()) == 3 and not device.next_unprepared
 
 
 def test_hikvision_profile_quirks_in_bodies() -> None:

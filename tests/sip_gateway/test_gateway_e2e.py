@@ -228,6 +228,30 @@ async def test_a_catalog_of_thousands_of_one_item_gb2312_messages_is_assembled_w
         await device.close()
 
 
+async def test_a_catalog_that_never_reaches_its_sum_keeps_what_arrived_and_is_marked_incomplete(gateway):
+    from sip_gateway.manscdp import CatalogAssembler
+    from sip_gateway.manscdp.device_build import catalog_response
+
+    gateway.app.catalogs = CatalogAssembler(timeout=1.0)
+    items = channels(3)
+    device = SimpleDevice(
+        "34020000001180000007", PASSWORD, ("udp", "127.0.0.1", gateway.port),
+        catalog_bodies=lambda sn: [catalog_response(sn, "34020000001180000007", 5, [item]) for item in items],
+    )
+    await device.start()
+    try:
+        assert (await device.register()).status == 200
+        await eventually(
+            lambda: Device.objects.filter(device_id=device.device_id, catalog_state="incomplete").exists()
+        )
+        stored = await sync_to_async(
+            lambda: sorted(Channel.objects.filter(device__device_id=device.device_id).values_list("channel_id", flat=True))
+        )()
+        assert stored == [item.device_id for item in items]
+    finally:
+        await device.close()
+
+
 async def test_the_gateway_subscribes_to_a_catalog_and_applies_channel_status_notifies(gateway):
     from django.conf import settings
 

@@ -77,6 +77,43 @@ def test_duplicates_are_not_double_counted_and_the_last_copy_wins() -> None:
     assert done is not None and done.received == 2 and done.items[0].name == "renamed"
 
 
+def test_items_can_be_taken_while_the_answer_still_arrives() -> None:
+    assembler = CatalogAssembler()
+    assembler.feed(part(20, 4, channel(1)), now=0.0)
+    assembler.feed(part(20, 4, channel(2)), now=0.1)
+    assert assembler.progress(DEV, 20).fresh == 2  # type: ignore[union-attr]
+    assert [i.device_id for i in assembler.take_fresh(DEV, 20)] == [channel(1), channel(2)]
+    assert assembler.take_fresh(DEV, 20) == ()
+    assembler.feed(part(20, 4, channel(3)), now=0.2)
+    done = assembler.feed(part(20, 4, channel(4)), now=0.3)
+    assert done is not None and done.complete and done.received == 4
+    assert [i.device_id for i in done.fresh] == [channel(3), channel(4)]
+
+
+def test_a_repeat_of_an_item_already_taken_is_given_out_again() -> None:
+    assembler = CatalogAssembler()
+    assembler.feed(part(21, 3, channel(1)), now=0.0)
+    assembler.take_fresh(DEV, 21)
+    renamed = CatalogResponse(
+        root="Response", cmd_type="Catalog", sn=21, device_id=DEV, sum_num=3,
+        items=(CatalogItem(device_id=channel(1), name="renamed"),),
+    )
+    assembler.feed(renamed, now=0.1)
+    (again,) = assembler.take_fresh(DEV, 21)
+    assert again.name == "renamed"
+    assert assembler.progress(DEV, 21).received == 1  # type: ignore[union-attr]
+
+
+def test_an_assembly_that_times_out_keeps_what_was_not_taken() -> None:
+    assembler = CatalogAssembler(timeout=5)
+    assembler.feed(part(22, 3, channel(1)), now=0.0)
+    assembler.take_fresh(DEV, 22)
+    assembler.feed(part(22, 3, channel(2)), now=1.0)
+    (late,) = assembler.expire(now=6.0)
+    assert not late.complete and late.received == 2 and [i.device_id for i in late.fresh] == [channel(2)]
+    assert assembler.take_fresh(DEV, 22) == ()
+
+
 def test_late_duplicate_after_completion_does_not_start_a_phantom_assembly() -> None:
     assembler = CatalogAssembler(timeout=10)
     assert assembler.feed(part(4, 1, channel(1)), now=0.0) is not None
