@@ -21,6 +21,9 @@ def main() -> None:
         log_level="info",
         proxy_headers=True,
         lifespan="off",
+        # The web tier relays live fMP4 from media workers (gbplatform/media_proxy.py): compressed
+        # video does not deflate, so permessage-deflate would only burn this process's CPU.
+        ws_per_message_deflate=False,
     )
 
 

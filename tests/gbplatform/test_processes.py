@@ -93,3 +93,24 @@ def test_media_worker_announces_its_port_range_and_stops_on_sigterm(redis_client
     assert beats[0]["streams"] == 0
     output = stop(worker)
     assert worker.returncode == 0, output
+
+
+def test_web_process_serves_http_and_stops_on_sigterm() -> None:
+    port = free_port()
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gbplatform.serve"],
+        cwd=ROOT,
+        env={**os.environ, "WEB_BIND": f"127.0.0.1:{port}"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    wait_for_line(web, "Uvicorn running")
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(b"GET /media/not-a-stream HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 404"), answer  # the media proxy answered: the app is up
+    output = stop(web)
+    # uvicorn shuts down gracefully, then re-raises the signal so the exit status tells why.
+    assert "Finished server process" in output
+    assert web.returncode in (0, -signal.SIGTERM), output
