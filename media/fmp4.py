@@ -4,10 +4,10 @@ The init segment (ftyp+moov: avcC/hvcC, the AAC esds, mvex) comes from PyAV's mp
 once on the first keyframe and closed; the tracks' IDs and timescales are read back from it.
 Every frame then becomes its own fragment (media/fragment.py) the moment it is pushed: FFmpeg's
 muxer held each frame until the next arrived, because it wanted the sample's duration. Here the
-duration is estimated (the last DTS step) and the next fragment's tfdt carries the true time, so
-an estimate that was off never accumulates. With `audio=True` the init segment declares a second
-track, AAC-LC from media/audio.py (`push_audio`), whose packets become fragments of their own;
-`codec=None` makes an audio-only stream.
+duration is estimated from the last DTS step (see DURATION_SLACK) and the next fragment's tfdt
+carries the true time, so an estimate that was off never accumulates. With `audio=True` the init
+segment declares a second track, AAC-LC from media/audio.py (`push_audio`), whose packets become
+fragments of their own; `codec=None` makes an audio-only stream.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from __future__ import annotations
 import io
 import logging
 import struct
+from collections.abc import Callable
+from functools import partial
 
 import av
 
@@ -32,13 +34,20 @@ from media.fragment import (
 )
 from media.packets import TIME_BASE, add_audio_stream, frame_packet
 from media.ps.frame import Frame
-from media.ps.h26x import unescape_rbsp
+from media.ps.h26x import inspect_access_unit, unescape_rbsp
 
 logger = logging.getLogger(__name__)
 
 _AV_CODECS = {"h264": "h264", "h265": "hevc"}
 _INIT_FLAGS = "empty_moov+default_base_moof+frag_every_frame"  # a moov with mvex, no samples
 DEFAULT_STEP = 3600  # 90 kHz: the first frame's duration estimate, one frame at 25 fps
+# A live frame's duration is declared as this many times the last DTS step. MSE (coded frame
+# processing, step 6) treats a DTS more than twice the previous frame's duration ahead as a
+# discontinuity and drops everything up to the next keyframe, leaving a hole in the buffer where
+# the video stalls: with the step itself, two frames a camera skipped (or a frame rate falling
+# from 25 to 8 fps) would do that. Declared longer, a frame's end overlaps the next frame, which
+# MSE accepts; the next tfdt still carries the true time.
+DURATION_SLACK = 2
 
 
 class Fmp4Error(RuntimeError):
@@ -206,14 +215,21 @@ class Fmp4Fragmenter:
             self._start(None)
 
     def _start(self, keyframe: Frame | None) -> None:
+        if self.codec is not None and (
+            keyframe is None or not inspect_access_unit(keyframe.data, self.codec).sps
+        ):
+            raise Fmp4Error("a keyframe without parameter sets cannot start the stream")
         init = init_segment(self.codec, self.width, self.height, audio=self.audio, keyframe=keyframe)
         tracks = {track.handler: track for track in read_tracks(init)}
+        mime = mime_codec(init)
         if self.codec is not None:
+            if mime is None:
+                raise Fmp4Error("the init segment has no decoder configuration")
             self._video = _Clock(tracks[b"vide"])
         if self.audio:
             self._sound = _Clock(tracks[b"soun"])
         self.init = init
-        self.mime = mime_codec(init)
+        self.mime = mime
 
     def push(self, frame: Frame, pts: int, dts: int) -> list[bytes]:
         """One frame's fragment (none while waiting for the first keyframe, or for a bad frame)."""
@@ -230,7 +246,7 @@ class Fmp4Fragmenter:
                 step = dts - self._last_dts
             else:
                 step = self._step
-            data = self._video_fragment(self._sequence + 1, frame, pts, dts, step)
+            data = self._video_fragment(self._sequence + 1, frame, pts, dts, step * DURATION_SLACK)
         except (FragmentError, Fmp4Error, KeyError, av.FFmpegError, ValueError) as exc:
             self._error(f"frame at dts {dts} dropped", exc)
             return []
@@ -255,34 +271,37 @@ class Fmp4Fragmenter:
         """The fragments of a kept group of pictures (media/gop.py) and its AAC, in decode order,
         for a viewer joining late; the live fragments go on from where they end.
 
-        A frame's duration is the step to the next one; the last frame's is the current estimate.
+        A frame's duration is the step to the next one; the last frame's is estimated as live.
         """
         if self.init is None or self._closed:
             return []
         video = [(frame, pts, dts) for frame, pts, dts in group if frame.stream == "video"]
-        entries: list[tuple[int, int, Frame | AudioPacket, int, int]] = []
+        if self._video is not None and not (video and video[0][0].keyframe):
+            return []  # no picture to start from: the viewer waits for the next keyframe
+        # (decode time, arrival order, the fragment given its sequence number)
+        entries: list[tuple[int, int, Callable[[int], bytes]]] = []
         last: int | None = None
         for index, (frame, pts, dts) in enumerate(video):
             if last is not None and dts <= last:
                 continue  # dropped live as well
             following = next((d for _, _, d in video[index + 1 :] if d > dts), None)
-            step = following - dts if following is not None else self._step
-            entries.append((dts, index, frame, pts, step))
+            step = following - dts if following is not None else self._step * DURATION_SLACK
+            entries.append(
+                (dts, index, partial(self._video_fragment, frame=frame, pts=pts, dts=dts, step=step))
+            )
             last = dts
-        if self._video is not None and not (entries and entries[0][2].keyframe):  # type: ignore[union-attr]
-            return []  # no picture to start from: the viewer waits for the next keyframe
         if self._sound is not None:
-            entries += [(packet.pts, len(video) + i, packet, 0, 0) for i, packet in enumerate(aac)]
+            entries += [
+                (packet.pts, len(video) + i, partial(self._audio_fragment, audio=packet))
+                for i, packet in enumerate(aac)
+            ]
         entries.sort(key=lambda entry: (entry[0], entry[1]))
         out: list[bytes] = []
-        for dts, _, item, pts, step in entries:
+        for _, _, make in entries:
             try:
-                if isinstance(item, AudioPacket):
-                    out.append(self._audio_fragment(len(out) + 1, item))
-                else:
-                    out.append(self._video_fragment(len(out) + 1, item, pts, dts, step))
-            except (FragmentError, KeyError, ValueError):
-                continue  # counted when it was pushed live
+                out.append(make(len(out) + 1))
+            except ValueError:
+                continue  # a frame that could not be written live either (counted then)
         return out
 
     def _video_fragment(self, sequence: int, frame: Frame, pts: int, dts: int, step: int) -> bytes:

@@ -11,7 +11,14 @@ import pytest
 
 from media.audio import AudioPacket
 from media.fmp4 import Fmp4Error, Fmp4Fragmenter, mime_codec, mime_from_sps, split_boxes
-from media.fragment import NON_SYNC_SAMPLE, SYNC_SAMPLE, length_prefixed, read_tracks, starts_with_sync_sample
+from media.fragment import (
+    NON_SYNC_SAMPLE,
+    SYNC_SAMPLE,
+    length_prefixed,
+    nal_units,
+    read_tracks,
+    starts_with_sync_sample,
+)
 from media.ps.frame import Frame
 from media.ps.h26x import inspect_access_unit
 from media.timestamps import Timeline
@@ -176,15 +183,17 @@ def _keyframe_stream(codec: str = "libx264", count: int = 6) -> list[Frame]:
 @pytest.mark.parametrize(
     ("dts", "tfdts", "durations"),
     [
-        ([0, 3600, 7200, 10800], [0, 3600, 7200, 10800], [3600, 3600, 3600, 3600]),
-        ([0, 6000, 9600, 21600], [0, 6000, 9600, 21600], [3600, 6000, 3600, 12000]),
-        ([1000, 4000, 4000, 7000], [1000, 4000, 7000], [3600, 3000, 3000]),
+        ([0, 3600, 7200, 10800], [0, 3600, 7200, 10800], [7200, 7200, 7200, 7200]),
+        ([0, 6000, 9600, 21600], [0, 6000, 9600, 21600], [7200, 12000, 7200, 24000]),
+        ([1000, 4000, 4000, 7000], [1000, 4000, 7000], [7200, 6000, 6000]),
     ],
     ids=["steady-25fps", "changing-steps", "repeated-dts-dropped"],
 )
-def test_each_frame_goes_out_at_once_with_the_last_step_as_its_duration_and_its_true_tfdt(
+def test_each_frame_goes_out_at_once_with_its_duration_guessed_from_the_last_step_and_its_true_tfdt(
     dts: list[int], tfdts: list[int], durations: list[int]
 ) -> None:
+    """Declared duration: DURATION_SLACK (2) times the last step; the first frame's guess is
+    one frame at 25 fps."""
     frames = _keyframe_stream(count=len(dts))
     fragmenter = Fmp4Fragmenter("h264", 320, 180)
     out = []
@@ -194,8 +203,21 @@ def test_each_frame_goes_out_at_once_with_the_last_step_as_its_duration_and_its_
         out += pushed
     fields = [_traf_fields(f) for f in out]
     assert [f[1] for f in fields] == tfdts  # the true decode time: estimates never accumulate
-    assert [f[2] for f in fields] == durations  # the first frame's guess is one frame at 25 fps
+    assert [f[2] for f in fields] == durations
     assert fragmenter.errors == len(dts) - len(tfdts)
+
+
+@pytest.mark.parametrize("skipped", [0, 1, 2, 3], ids=lambda n: f"{n}-frames-skipped")
+def test_a_camera_skipping_up_to_three_frames_stays_one_coded_frame_group_for_mse(skipped: int) -> None:
+    """MSE starts a new group, dropping frames to the next keyframe, when a DTS lands more than
+    twice the previous frame's duration after it: the declared durations keep skips inside."""
+    frames = _keyframe_stream(count=3)
+    fragmenter = Fmp4Fragmenter("h264", 320, 180)
+    times = [0, 3600, 3600 * (2 + skipped)]
+    fields = [
+        _traf_fields(f) for frame, t in zip(frames, times, strict=True) for f in fragmenter.push(frame, t, t)
+    ]
+    assert fields[2][1] - fields[1][1] <= 2 * fields[1][2]
 
 
 def test_the_composition_offset_is_pts_minus_dts_and_keyframes_are_sync_samples() -> None:
@@ -338,3 +360,13 @@ def test_a_late_joiner_without_a_kept_keyframe_gets_nothing_to_wait_for_the_next
     fragmenter = Fmp4Fragmenter("h264", 704, 576)
     fragmenter.push(video[first], 0, 0)
     assert fragmenter.replay([(video[first + 1], 3600, 3600)], []) == []
+
+
+def test_a_keyframe_without_parameter_sets_is_counted_and_the_next_good_one_starts_the_stream() -> None:
+    keyframe = _keyframe_stream(count=1)[0]
+    bare = b"".join(b"\x00\x00\x00\x01" + nal for nal in nal_units(keyframe.data) if nal[0] & 0x1F not in (7, 8))
+    fragmenter = Fmp4Fragmenter("h264", 320, 180)
+    assert fragmenter.push(Frame("video", "h264", 0, 0, bare, keyframe=True), 0, 0) == []
+    assert (fragmenter.init, fragmenter.content_type, fragmenter.errors) == (None, None, 1)
+    assert len(fragmenter.push(keyframe, 3600, 3600)) == 1
+    assert fragmenter.content_type == 'video/mp4; codecs="avc1.64000C"'  # High, level 1.2
