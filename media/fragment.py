@@ -27,6 +27,9 @@ _TRUN_SIZE = 0x200
 _TRUN_FLAGS = 0x400
 _TRUN_CTS = 0x800
 _TRUN_ALL = _TRUN_DATA_OFFSET | _TRUN_DURATION | _TRUN_SIZE | _TRUN_FLAGS | _TRUN_CTS
+# moof(8) + mfhd(16) + traf(8) + tfhd(16) + tfdt v1(20) + trun header, count, data offset(20);
+# then 16 bytes of trun entries per sample.
+_MOOF_SIZE = 8 + 16 + 8 + 16 + 20 + 20
 
 # NAL unit types of access unit delimiters: redundant in MP4, where samples delimit access units.
 _AUD = {"h264": 9, "h265": 35}
@@ -69,22 +72,21 @@ def fragment(sequence: int, track_id: int, base_decode_time: int, samples: list[
     )
 
     # data_offset counts from the moof's first byte (default-base-is-moof) to the first sample:
-    # the moof's size plus the mdat header. The trun's size does not depend on it, so 0 stands in.
-    def moof(data_offset: int) -> bytes:
-        return box(
-            b"moof",
-            full_box(b"mfhd", 0, 0, struct.pack("!I", sequence & 0xFFFFFFFF)),
-            box(
-                b"traf",
-                full_box(b"tfhd", 0, _TFHD_DEFAULT_BASE_IS_MOOF, struct.pack("!I", track_id)),
-                full_box(b"tfdt", 1, 0, struct.pack("!Q", base_decode_time)),
-                full_box(b"trun", 1, _TRUN_ALL, struct.pack("!Ii", len(samples), data_offset), entries),
-            ),
-        )
-
-    size = len(moof(0))
+    # the moof's size plus the mdat header.
+    data_offset = _MOOF_SIZE + len(entries) + 8
+    moof = box(
+        b"moof",
+        full_box(b"mfhd", 0, 0, struct.pack("!I", sequence & 0xFFFFFFFF)),
+        box(
+            b"traf",
+            full_box(b"tfhd", 0, _TFHD_DEFAULT_BASE_IS_MOOF, struct.pack("!I", track_id)),
+            full_box(b"tfdt", 1, 0, struct.pack("!Q", base_decode_time)),
+            full_box(b"trun", 1, _TRUN_ALL, struct.pack("!Ii", len(samples), data_offset), entries),
+        ),
+    )
+    assert len(moof) + 8 == data_offset
     payload = b"".join(s.data for s in samples)
-    return moof(size + 8) + struct.pack("!I4s", 8 + len(payload), b"mdat") + payload
+    return moof + struct.pack("!I4s", 8 + len(payload), b"mdat") + payload
 
 
 def nal_units(data: bytes) -> Iterator[bytes]:

@@ -100,6 +100,7 @@ class LiveStream:
         self.hls_starts = 0
         self.fmp4_starts = 0
         self._init_published = False
+        self._priming: list[bytes] | None = None  # fragments of the kept group while it is written
         self._hls_requests_seen = 0
         self._hls_wanted = False  # requested while there was no group to prime a writer with
         self._hls_watched_at = 0.0
@@ -256,11 +257,15 @@ class LiveStream:
             return
         self.fmp4_starts += 1
         self._init_published = False
+        self._priming = []
         for frame, pts, dts in _interleave(group, aac or []):
             if frame is not None:
                 self._write_fmp4(frame, pts, dts)
             elif self.fmp4 is not None:
                 self._write_audio_to(pts, hls=False)
+        primed, self._priming = self._priming, None
+        if primed and self.fmp4 is not None:
+            self._offer(b"".join(primed))
 
     def _stop_fmp4(self) -> None:
         fmp4, self.fmp4 = self.fmp4, None
@@ -413,9 +418,15 @@ class LiveStream:
             self._init_published = True
             for viewer in self.viewers:
                 viewer.offer(self.fmp4.init)
+        if self._priming is not None:
+            self._priming += fragments
+            return
         for fragment in fragments:
-            for viewer in self.viewers:
-                viewer.offer(fragment)
+            self._offer(fragment)
+
+    def _offer(self, chunk: bytes) -> None:
+        for viewer in self.viewers:
+            viewer.offer(chunk)
 
     # ---- viewers -------------------------------------------------------------------------
     def add_viewer(self) -> Viewer:
@@ -423,7 +434,9 @@ class LiveStream:
 
         The first viewer starts the fragmenter, primed with the kept group of pictures; a viewer
         that joins before the first keyframe gets the init segment as soon as it exists. A later
-        viewer gets the kept group written out for it: no copy of the fragments is kept.
+        viewer gets the kept group written out for it: no copy of the fragments is kept. The
+        group goes as one message (MSE takes any run of whole fragments in one append): a long
+        group with audio, a fragment per video and per AAC frame, would not fit the queue.
         """
         viewer = Viewer()
         self.viewers.add(viewer)
@@ -431,8 +444,10 @@ class LiveStream:
             if not self.closed:
                 self._start_fmp4()
         elif self._init_published and self.fmp4.init is not None:
-            for chunk in (self.fmp4.init, *self.fmp4.replay(self.gop.frames, self._aac)):
-                viewer.offer(chunk)
+            viewer.offer(self.fmp4.init)
+            group = self.fmp4.replay(self.gop.frames, self._aac)
+            if group:
+                viewer.offer(b"".join(group))
         return viewer
 
     def remove_viewer(self, viewer: Viewer) -> None:
