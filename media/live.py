@@ -45,7 +45,6 @@ class OutputConfig:
     segment_seconds: float = 2.0
     list_size: int = 6
     fmp4: bool = True
-    fmp4_per_frame: bool = True
     keep_files: bool = False
     audio: bool = False  # transcode the camera's audio to AAC and mux it (media/audio.py)
     hls_linger: float = 30.0
@@ -100,8 +99,8 @@ class LiveStream:
         self.hls_requests = 0
         self.hls_starts = 0
         self.fmp4_starts = 0
-        self._fragments: list[bytes] = []  # fMP4 fragments since the last sync sample: late joiners
         self._init_published = False
+        self._priming: list[bytes] | None = None  # fragments of the kept group while it is written
         self._hls_requests_seen = 0
         self._hls_wanted = False  # requested while there was no group to prime a writer with
         self._hls_watched_at = 0.0
@@ -249,7 +248,6 @@ class LiveStream:
                 first.codec,
                 video.width if video else None,
                 video.height if video else None,
-                per_frame=self.config.fmp4_per_frame,
                 audio=aac is not None,
             )
         except Exception:
@@ -259,16 +257,18 @@ class LiveStream:
             return
         self.fmp4_starts += 1
         self._init_published = False
-        self._fragments = []
+        self._priming = []
         for frame, pts, dts in _interleave(group, aac or []):
             if frame is not None:
                 self._write_fmp4(frame, pts, dts)
             elif self.fmp4 is not None:
                 self._write_audio_to(pts, hls=False)
+        primed, self._priming = self._priming, None
+        if primed and self.fmp4 is not None:
+            self._offer(b"".join(primed))
 
     def _stop_fmp4(self) -> None:
         fmp4, self.fmp4 = self.fmp4, None
-        self._fragments = []
         self._init_published = False
         if fmp4 is not None:
             fmp4.close()
@@ -340,7 +340,7 @@ class LiveStream:
                 logger.exception("stream %s: HLS output not started", self.stream_id)
         if config.fmp4:
             try:
-                self.fmp4 = Fmp4Fragmenter(None, None, None, per_frame=config.fmp4_per_frame, audio=True)
+                self.fmp4 = Fmp4Fragmenter(None, None, None, audio=True)
             except Exception:
                 self.output_errors += 1
                 logger.exception("stream %s: fMP4 output not started", self.stream_id)
@@ -418,20 +418,25 @@ class LiveStream:
             self._init_published = True
             for viewer in self.viewers:
                 viewer.offer(self.fmp4.init)
+        if self._priming is not None:
+            self._priming += fragments
+            return
         for fragment in fragments:
-            # A fragment that starts at a keyframe begins a new GOP: late joiners start there.
-            if _starts_with_sync_sample(fragment):
-                self._fragments = []
-            self._fragments.append(fragment)
-            for viewer in self.viewers:
-                viewer.offer(fragment)
+            self._offer(fragment)
+
+    def _offer(self, chunk: bytes) -> None:
+        for viewer in self.viewers:
+            viewer.offer(chunk)
 
     # ---- viewers -------------------------------------------------------------------------
     def add_viewer(self) -> Viewer:
         """A new viewer, its queue starting with the init segment and the current GOP.
 
         The first viewer starts the fragmenter, primed with the kept group of pictures; a viewer
-        that joins before the first keyframe gets the init segment as soon as it exists.
+        that joins before the first keyframe gets the init segment as soon as it exists. A later
+        viewer gets the kept group written out for it: no copy of the fragments is kept. The
+        group goes as one message (MSE takes any run of whole fragments in one append): a long
+        group with audio, a fragment per video and per AAC frame, would not fit the queue.
         """
         viewer = Viewer()
         self.viewers.add(viewer)
@@ -439,8 +444,10 @@ class LiveStream:
             if not self.closed:
                 self._start_fmp4()
         elif self._init_published and self.fmp4.init is not None:
-            for chunk in (self.fmp4.init, *self._fragments):
-                viewer.offer(chunk)
+            viewer.offer(self.fmp4.init)
+            group = self.fmp4.replay(self.gop.frames, self._aac)
+            if group:
+                viewer.offer(b"".join(group))
         return viewer
 
     def remove_viewer(self, viewer: Viewer) -> None:
@@ -507,41 +514,6 @@ class LiveStream:
             aac_frames=self.audio.stats.packets if self.audio else 0,
         )
         return info
-
-
-def _starts_with_sync_sample(fragment: bytes) -> bool:
-    """Whether the first sample of a moof+mdat fragment is a sync sample (a keyframe).
-
-    Reads the trun's first-sample flags, else the tfhd's default flags; bit 0x00010000 of the
-    sample flags is sample_is_non_sync_sample (ISO/IEC 14496-12 section 8.8.3). Only track 1
-    counts (the video, or an audio-only stream's audio): every audio frame is a sync sample, and
-    a fragment of audio beside video must not start a group of pictures.
-    """
-    tfhd = fragment.find(b"tfhd")
-    trun = fragment.find(b"trun")
-    if trun == -1 or (tfhd != -1 and fragment[tfhd + 8 : tfhd + 12] != b"\x00\x00\x00\x01"):
-        return False
-    flags = int.from_bytes(fragment[trun + 5 : trun + 8], "big")
-    at = trun + 12  # version/flags, sample_count
-    if flags & 0x1:
-        at += 4  # data_offset
-    if flags & 0x4:
-        sample_flags = int.from_bytes(fragment[at : at + 4], "big")
-        return not sample_flags & 0x10000
-    if flags & 0x400:
-        # Per-sample flags: skip the first sample's duration and size if present.
-        skip = 4 * bool(flags & 0x100) + 4 * bool(flags & 0x200)
-        sample_flags = int.from_bytes(fragment[at + skip : at + skip + 4], "big")
-        return not sample_flags & 0x10000
-    if tfhd != -1:
-        tf_flags = int.from_bytes(fragment[tfhd + 5 : tfhd + 8], "big")
-        at = tfhd + 12  # version/flags, track_ID
-        for bit, size in ((0x1, 8), (0x2, 4), (0x8, 4), (0x10, 4)):
-            if tf_flags & bit:
-                at += size
-        if tf_flags & 0x20:
-            return not int.from_bytes(fragment[at : at + 4], "big") & 0x10000
-    return False
 
 
 def _interleave(

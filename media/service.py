@@ -52,7 +52,6 @@ def worker_config() -> WorkerConfig:
         outputs=OutputConfig(
             segment_seconds=float(getattr(settings, "MEDIA_HLS_SEGMENT_SECONDS", 2.0)),
             list_size=int(getattr(settings, "MEDIA_HLS_LIST_SIZE", 6)),
-            fmp4_per_frame=bool(getattr(settings, "MEDIA_FMP4_PER_FRAME", True)),
             keep_files=bool(getattr(settings, "MEDIA_KEEP_FILES", False)),
             audio=bool(getattr(settings, "MEDIA_AUDIO", False)),
         ),

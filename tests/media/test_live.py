@@ -8,8 +8,10 @@ from pathlib import Path
 import av
 import pytest
 
+from media.fragment import boxes
+from media.fragment import starts_with_sync_sample as _starts_with_sync_sample
 from media.hls import PLAYLIST
-from media.live import LiveStream, OutputConfig, _starts_with_sync_sample
+from media.live import LiveStream, OutputConfig
 from media.ps.frame import Frame
 from media.session import StreamSession
 from tests.media.conftest import AUDIO_PS, D1_RTP, MIDSTART_PS, av_sync, g711_frames, ps_rtp
@@ -20,6 +22,10 @@ from tests.vectors import vector_path
 def _live(directory: Path, **options: object) -> LiveStream:
     session = StreamSession("live", ssrc=None, now=0.0)
     return LiveStream(session, directory=directory, config=OutputConfig(**options))  # type: ignore[arg-type]
+
+
+def _moofs(data: bytes) -> int:
+    return sum(kind == b"moof" for kind, _, _ in boxes(data))
 
 
 def _drain(viewer_queue: object) -> list[bytes | None]:
@@ -43,9 +49,9 @@ def test_a_viewer_joining_mid_stream_starts_at_the_current_gop_and_decodes(tmp_p
     live.close()
     chunks = head + _drain(viewer.queue)
     assert chunks[-1] is None  # the stream ended
-    fragments = [c for c in chunks[1:] if c is not None]
+    fragments = b"".join(c for c in chunks[1:] if c is not None)
     with av.open(io.BytesIO(b"".join(c for c in chunks if c is not None))) as container:
-        assert len(list(container.decode(video=0))) == len(fragments)  # one frame per fragment
+        assert len(list(container.decode(video=0))) == _moofs(fragments)  # one frame per fragment
 
 
 def test_an_output_that_cannot_start_is_counted_and_the_others_keep_working(tmp_path: Path) -> None:
@@ -130,10 +136,32 @@ def test_the_first_viewer_starts_fmp4_primed_with_the_gop_so_it_waits_for_no_key
     chunks = _drain(viewer.queue)
     assert live.fmp4 is not None and live.fmp4_starts == 1
     assert chunks[0] is not None and chunks[0][4:8] == b"ftyp"
-    # Every kept frame but the newest is a fragment at once (the muxer writes one frame behind).
-    assert len(chunks) == 1 + cached - 1 and _starts_with_sync_sample(chunks[1])  # type: ignore[arg-type]
+    # The init segment, then every kept frame (the newest included: nothing waits for the next
+    # frame) in one message.
+    assert len(chunks) == 2 and _starts_with_sync_sample(chunks[1])  # type: ignore[arg-type]
     with av.open(io.BytesIO(b"".join(c for c in chunks if c is not None))) as container:
-        assert len(list(container.decode(video=0))) == cached - 1
+        assert len(list(container.decode(video=0))) == cached
+
+
+def test_a_second_viewer_gets_the_kept_group_written_out_for_it_and_then_the_live_fragments(
+    tmp_path: Path,
+) -> None:
+    live = _live(tmp_path / "out", hls=False)
+    packets = d1_rtp_packets(vector_path(D1_RTP))
+    now = _feed(live, packets[:700], 0.0)
+    first = live.add_viewer()
+    now = _feed(live, packets[700:760], now)
+    second = live.add_viewer()
+    joined, kept = _drain(second.queue), len(live.gop)
+    assert joined[0] == live.fmp4.init and len(joined) == 2  # type: ignore[union-attr]
+    assert _starts_with_sync_sample(joined[1])  # type: ignore[arg-type]
+    assert _moofs(joined[1]) == kept  # type: ignore[arg-type]
+    _feed(live, packets[760:900], now)
+    live.close()
+    ours, theirs = _drain(first.queue), joined + _drain(second.queue)
+    assert theirs[len(joined) :] == ours[-(len(theirs) - len(joined)) :]  # the same live fragments
+    with av.open(io.BytesIO(b"".join(c for c in theirs if c is not None))) as container:
+        assert len(list(container.decode(video=0))) == kept + len(theirs) - 3  # init, group, end
 
 
 def test_an_hls_request_starts_the_writer_primed_and_the_playlist_follows_at_the_next_keyframe(

@@ -22,7 +22,8 @@ from django.conf import settings
 
 from gbplatform.bus import CommandFailed, bus_request_async
 from gbplatform.redis_client import get_async_redis
-from media.live import OutputConfig, _starts_with_sync_sample
+from media.fragment import starts_with_sync_sample as _starts_with_sync_sample
+from media.live import OutputConfig
 from media.ps.frame import Frame
 from media.ps.mux import PsMuxer
 from media.rtp.packetizer import Packetizer

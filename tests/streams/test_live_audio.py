@@ -50,7 +50,7 @@ def test_a_play_asking_for_audio_gets_the_cameras_g711_as_aac_in_fmp4_and_hls(li
     body = answer.json()
     assert (body["codec"], body["audio"]) == ("h264", True)
 
-    info, data = fmp4_from_websocket(body["ws_fmp4"], fragments=50)
+    info, data = fmp4_from_websocket(body["ws_fmp4"], fragments=80)  # a fragment per video frame and per AAC frame
     assert info["audio"] is True
     assert info["mime"].startswith('video/mp4; codecs="avc1.') and info["mime"].endswith(',mp4a.40.2"')
     with av.open(io.BytesIO(data), format="mp4") as container:
