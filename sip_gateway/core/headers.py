@@ -242,6 +242,18 @@ class Headers:
             first[key] = value
         return Headers._from_canonical(fields, first)
 
+    def replace_first(self, name: str, value: str) -> None:
+        """Change the value of the first ``name`` field, in place (nothing when there is none)."""
+        _check_field(name, value)
+        key, canonical = _spelling(name)
+        fields = self._fields
+        for index, field in enumerate(fields):
+            if field[0] == key:
+                fields[index] = (key, canonical, value)
+                if self._first is not None:
+                    self._first[key] = value
+                return
+
     def items(self) -> list[tuple[str, str]]:
         """(canonical name, value) pairs in order."""
         return [(name, value) for _, name, value in self._fields]
