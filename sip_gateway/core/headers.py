@@ -198,6 +198,18 @@ class Headers:
         if first is not None and key not in first:
             first[key] = value
 
+    def extend(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """``add`` each (name, value) in turn."""
+        fields = self._fields
+        first = self._first
+        for name, value in pairs:
+            _check_field(name, value)
+            known = _SPELLINGS.get(name)
+            key, canonical = known if known is not None else _spelling(name)
+            fields.append((key, canonical, value))
+            if first is not None and key not in first:
+                first[key] = value
+
     def set(self, name: str, value: str) -> None:
         """Replace every ``name`` field by one, at the position of the first (or at the end)."""
         _check_field(name, value)
