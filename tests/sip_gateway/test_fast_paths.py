@@ -151,6 +151,16 @@ def test_gb_date_has_milliseconds_and_no_zone() -> None:
     assert first <= second
 
 
+def test_report_times_are_iso_8601_local_times_with_the_zone() -> None:
+    from datetime import datetime
+
+    from sip_gateway.service import _local_zone, iso_now
+
+    stamp = datetime.fromisoformat(iso_now())
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d", iso_now())
+    assert stamp.utcoffset() == stamp.replace(tzinfo=_local_zone()).utcoffset()
+
+
 auth_name = st.sampled_from(["username", "Realm", "nonce", "uri", "response", "algorithm", "qop", "nc", "x-y_z", "a b", ""])
 auth_value = st.sampled_from(
     ['"34020000001320000001"', '""', '"sip:a@b"', '"a,b"', '"a\\"b"', '"a b"', "MD5", "auth", "00000001", "", "a b", '"open']
