@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sip_gateway.core import message as message_module
-from sip_gateway.core.digest import HmacSha256, _fast_params, _tidy_params
+from sip_gateway.core.digest import HmacSha256, _fast_params, _tidy_params, md5_hex
 from sip_gateway.core.errors import SipParseError
 from sip_gateway.core.frozen import quick_init
 from sip_gateway.core.header_values import NameAddress, Via, check_sender, check_vias, sip_user
@@ -141,6 +141,13 @@ def test_a_copy_does_not_see_later_changes_to_the_original() -> None:
 def test_nonce_mac_is_hmac_sha256(key_length: int, message: bytes) -> None:
     key = hashlib.sha512(b"k").digest() * 4
     assert HmacSha256(key[:key_length]).digest(message) == hmac.digest(key[:key_length], message, "sha256")
+
+
+@given(st.text(max_size=80))
+def test_md5_from_a_copied_hash_is_md5(text: str) -> None:
+    encoded = text.encode("utf-8", "surrogateescape")
+    assert md5_hex(text) == hashlib.md5(encoded).hexdigest()
+    assert md5_hex(text) == md5_hex(text)  # the shared starting state is never changed
 
 
 def test_gb_date_has_milliseconds_and_no_zone() -> None:
