@@ -100,7 +100,7 @@ class TransactionLayer:
         core = self._core
         headers = request.headers
         first_via = headers.get("Via") or ""
-        via = Via.parse(split_list(first_via)[0] if "," in first_via else first_via)
+        via = Via.parse(split_list(first_via)[0])  # the one the parser checked last: not parsed again
         if request.method == "ACK":
             txn = core.server.get(server_key(request, via, "INVITE"))
             if isinstance(txn, ServerTransaction) and txn.on_ack(now):
