@@ -67,6 +67,7 @@ class GatewayApp:
         publish: EventPublisher,
         wall_clock: Callable[[], datetime],
         keepalive_timeout: float,
+        timestamp: Callable[[], str] | None = None,
         catalog_timeout: float = 30.0,
         query_timeout: float = 4.0,
         query_on_register: bool = True,
@@ -77,6 +78,9 @@ class GatewayApp:
         self.tasks = tasks
         self.publish = publish
         self.wall_clock = wall_clock
+        # The wall-clock time as ISO 8601 text, for each registration report: the service passes
+        # a cheaper one than formatting a datetime every time.
+        self.timestamp = timestamp or (lambda: wall_clock().isoformat())
         self.keepalive_timeout = keepalive_timeout
         self.query_timeout = query_timeout
         self.query_on_register = query_on_register
@@ -89,11 +93,18 @@ class GatewayApp:
         self._query_slots = asyncio.Semaphore(QUERY_CONCURRENCY)
         self.player: Player | None = None  # live video (sip_gateway/play.py), set by the service
         self.subscriptions = CatalogSubscriptions(endpoint=endpoint, identity=requests.identity, timeout=query_timeout)
+        self._handlers: dict[str, Callable[[RequestReceived], None]] = {
+            "REGISTER": self._on_register,
+            "MESSAGE": self._on_message,
+            "NOTIFY": self._on_notify,
+            "BYE": self._on_bye,
+            "OPTIONS": self._on_options,
+        }
 
     # --- incoming requests ---------------------------------------------------------------------
     def on_request(self, event: RequestReceived) -> None:
         request = event.request
-        handler = getattr(self, f"_on_{request.method.lower()}", None)
+        handler = self._handlers.get(request.method) or self._handlers.get(request.method.upper())
         if handler is None:
             if request.method != "ACK":
                 self.endpoint.send_response(make_response(request, 405, headers=[("Allow", "REGISTER, MESSAGE, NOTIFY, BYE, INFO, OPTIONS, ACK")]))
@@ -131,7 +142,7 @@ class GatewayApp:
             "source_ip": registration.peer[1],
             "source_port": registration.peer[2],
             "expires": registration.expires,
-            "at": self.wall_clock().isoformat(),
+            "at": self.timestamp(),
             "gb_version": registration.gb_version,
             "user_agent": registration.user_agent,
         }

@@ -8,14 +8,16 @@ last keepalive) lives here too, so one structure says which devices are reachabl
 from __future__ import annotations
 
 import enum
-import hashlib
 import heapq
+import itertools
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sip_gateway.core.digest import DigestOutcome, DigestServer
 from sip_gateway.core.errors import SipParseError
+from sip_gateway.core.frozen import quick_init
 from sip_gateway.core.message import Request, Response
 from sip_gateway.core.responses import make_response
 from sip_gateway.transport import Peer
@@ -37,7 +39,7 @@ class Outcome(enum.Enum):
     BAD_REQUEST = "bad_request"
 
 
-@dataclass
+@dataclass(slots=True)
 class Registration:
     device_id: str
     peer: Peer
@@ -51,7 +53,8 @@ class Registration:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class RegisterDecision:
     outcome: Outcome
     response: Response
@@ -93,6 +96,10 @@ class Registrar:
         self._due: list[tuple[float, str]] = []
         self._scheduled: dict[str, float] = {}
         self._keepalive_timeout: float | None = None  # the heap holds deadlines computed with it
+        # To tags: a counter from a random start, digits only (some GB devices mishandle letters).
+        # A retransmitted REGISTER is answered by its server transaction with the same response;
+        # one arriving after that is gone may get another tag, which a REGISTER never uses.
+        self._tags = itertools.count(10**9 + secrets.randbelow(8 * 10**9))
 
     def __len__(self) -> int:
         return len(self.registrations)
@@ -107,48 +114,58 @@ class Registrar:
             return self._bad(request, f"unreadable From: {exc.reason}")
         if not device_id:
             return self._bad(request, "From carries no device ID")
+        headers = request.headers
         expires = requested_expires(request)
         existing = self.registrations.get(device_id)
-        if not self._same_binding(existing, request, peer, now):
-            verdict = self._authenticate(request, device_id, now)
+        call_id = request.call_id
+        authorization = headers.get("Authorization")
+        if not self._same_binding(existing, call_id, authorization, peer, now):
+            verdict = self._authenticate(request, authorization, device_id, now)
             if verdict is not None:
                 return verdict
+        contact = headers.get("Contact")
+        version = headers.get("X-GB-Ver")
         if expires == 0:
             self.registrations.pop(device_id, None)
-            return RegisterDecision(Outcome.UNREGISTERED, self._ok(request, 0), "unregistered")
+            return RegisterDecision(Outcome.UNREGISTERED, self._ok(request, 0, contact, version), "unregistered")
         granted = min(max(expires if expires is not None else self.default_expires, MIN_EXPIRES), MAX_EXPIRES)
         registration = Registration(
-            device_id=device_id,
-            peer=peer,
-            contact=(request.headers.get("Contact") or f"<sip:{device_id}@{peer[1]}:{peer[2]}>"),
-            call_id=request.call_id,
-            expires=granted,
-            expires_at=now + granted,
-            last_seen=now,
-            user_agent=(request.headers.get("User-Agent") or "")[:128],
-            gb_version=(request.headers.get("X-GB-Ver") or "")[:8],
+            device_id,
+            peer,
+            contact or f"<sip:{device_id}@{peer[1]}:{peer[2]}>",
+            call_id,
+            granted,
+            now + granted,
+            now,
+            (headers.get("User-Agent") or "")[:128],
+            (version or "")[:8],
         )
         fresh = existing is None or existing.expires_at < now
         self.registrations[device_id] = registration
         self._schedule(registration)
         outcome = Outcome.REGISTERED if fresh else Outcome.REFRESHED
-        return RegisterDecision(outcome, self._ok(request, granted), outcome.value, registration)
+        return RegisterDecision(outcome, self._ok(request, granted, contact, version), outcome.value, registration)
 
-    def _same_binding(self, existing: Registration | None, request: Request, peer: Peer, now: float) -> bool:
+    @staticmethod
+    def _same_binding(
+        existing: Registration | None, call_id: str, authorization: str | None, peer: Peer, now: float
+    ) -> bool:
         """A refresh on the same Call-ID from the same address is not challenged again, as GB
         devices expect (many cache no credentials); anything else proves its password."""
         return (
             existing is not None
             and existing.expires_at >= now
-            and existing.call_id == request.call_id
+            and existing.call_id == call_id
             and existing.peer == peer
-            and "Authorization" not in request.headers
+            and authorization is None
         )
 
-    def _authenticate(self, request: Request, device_id: str, now: float) -> RegisterDecision | None:
+    def _authenticate(
+        self, request: Request, authorization: str | None, device_id: str, now: float
+    ) -> RegisterDecision | None:
         password = self.password_for(device_id)
         result = self.digest.verify(
-            request.headers.get("Authorization"),
+            authorization,
             method="REGISTER",
             now=now,
             password_lookup=lambda _user: password,
@@ -167,27 +184,28 @@ class Registrar:
         if result.outcome is not DigestOutcome.MISSING:
             logger.info("REGISTER from %s challenged again: %s", device_id, result.reason)
         response = make_response(
-            request, 401, to_tag=_tag(request), headers=[("WWW-Authenticate", challenge.to_header())]
+            request, 401, to_tag=self._tag(), headers=[("WWW-Authenticate", challenge.to_header())]
         )
         return RegisterDecision(Outcome.CHALLENGED, response, result.reason)
 
     def _refuse(self, request: Request, device_id: str, reason: str) -> RegisterDecision:
         logger.warning("REGISTER from %s refused: %s", device_id, reason)
-        return RegisterDecision(Outcome.REFUSED, make_response(request, 403, to_tag=_tag(request)), reason)
+        return RegisterDecision(Outcome.REFUSED, make_response(request, 403, to_tag=self._tag()), reason)
 
     def _bad(self, request: Request, reason: str) -> RegisterDecision:
-        response = make_response(request, 400, to_tag=_tag(request), headers=[("Warning", f'399 - "{reason}"')])
+        response = make_response(request, 400, to_tag=self._tag(), headers=[("Warning", f'399 - "{reason}"')])
         return RegisterDecision(Outcome.BAD_REQUEST, response, reason)
 
-    def _ok(self, request: Request, expires: int) -> Response:
+    def _ok(self, request: Request, expires: int, contact: str | None, version: str | None) -> Response:
         headers = [("Date", self.gb_date()), ("Expires", str(expires))]
-        contact = request.headers.get("Contact")
         if contact and expires:
             headers.append(("Contact", contact))
-        version = request.headers.get("X-GB-Ver")
         if version:
             headers.append(("X-GB-Ver", version))
-        return make_response(request, 200, to_tag=_tag(request), headers=headers)
+        return make_response(request, 200, to_tag=self._tag(), headers=headers)
+
+    def _tag(self) -> str:
+        return str(next(self._tags))
 
     # --- liveness -------------------------------------------------------------------------------
     def touch(self, device_id: str, peer: Peer, now: float) -> Registration | None:
@@ -238,9 +256,3 @@ class Registrar:
         if scheduled is None or at < scheduled:
             self._scheduled[device_id] = at
             heapq.heappush(self._due, (at, device_id))
-
-
-def _tag(request: Request) -> str:
-    """A To tag derived from the request, so a retransmitted REGISTER gets the same one."""
-    seed = f"{request.call_id}|{request.headers.get('CSeq')}".encode("utf-8", "surrogateescape")
-    return hashlib.blake2s(seed, digest_size=6).hexdigest()

@@ -56,6 +56,24 @@ _date_second = -1
 _date_text = ""
 
 
+def iso_now() -> str:
+    """``datetime.now(local zone).isoformat()`` (always with microseconds), for the report of
+    each registration: the date, time and offset are formatted once a second."""
+    global _iso_second, _iso_head, _iso_offset
+    now = time.time()
+    second = int(now)
+    if second != _iso_second:
+        text = datetime.fromtimestamp(second, _local_zone()).isoformat()
+        _iso_head, _iso_offset = text[:19], text[19:]
+        _iso_second = second
+    return f"{_iso_head}.{int((now - second) * 1_000_000):06d}{_iso_offset}"
+
+
+_iso_second = -1
+_iso_head = ""
+_iso_offset = ""
+
+
 def _local_zone() -> tzinfo:
     global _zone
     if _zone is None:
@@ -137,6 +155,7 @@ class GatewayService(Service):
             tasks=self.tasks,
             publish=self.events.publish,
             wall_clock=lambda: datetime.now(_local_zone()),
+            timestamp=iso_now,
             keepalive_timeout=settings.KEEPALIVE_INTERVAL * settings.KEEPALIVE_MISSES,
             query_on_register=settings.SIP_QUERY_ON_REGISTER,
         )
@@ -149,6 +168,7 @@ class GatewayService(Service):
             config=play_config(),
         )
         self.app.player = self.player
+        self.endpoint.on_request = self.app.on_request  # one call less per request
         # Streams listed by a previous run went with its memory (and its dialogs).
         await self.redis.delete(live_streams_key())
         await self.credentials.reload(self.redis, key("device", "credentials"))

@@ -53,17 +53,11 @@ class Via:
 
     @classmethod
     def parse(cls, text: str) -> Via:
-        plain = _PLAIN_VIA.fullmatch(text)
-        if plain is not None:
-            # What nearly every device sends; the general parser gives the same for these.
-            transport, host, port, param_text = plain.groups()
-            return cls(
-                transport=transport.upper(),
-                host=host,
-                port=int(port) if port is not None else None,
-                params=_plain_params(param_text) if param_text else (),
-            )
-        return cls.parse_general(text)
+        recent_text, recent = _recent_via
+        if recent_text == text and recent is not None:
+            return recent
+        via = _plain_via(text)
+        return via if via is not None else cls.parse_general(text)
 
     @classmethod
     def parse_general(cls, text: str) -> Via:
@@ -275,7 +269,6 @@ class CSeq:
 _TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
 _PORT = r"(?:\d{1,4}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d\d|655[0-2]\d|6553[0-5])"
 _PARAMS = rf"(?:;{_TOKEN}(?:={_TOKEN})?)*"
-_FAST_VIA = re.compile(rf"SIP/2\.0/[A-Za-z]+ [A-Za-z0-9\-.]+(?::{_PORT})?{_PARAMS}")
 _FAST_NAME_ADDR = re.compile(rf"(?:\"[^\"\\]*\" ?|{_TOKEN} )?<[^<>\"\s:]+:[^<>\"\s]*>{_PARAMS}")
 _FAST_CSEQ = re.compile(r"(\d{1,9}) ([A-Z]+)")
 
@@ -285,6 +278,23 @@ _PLAIN_VIA = re.compile(rf"SIP/2\.0/([A-Za-z]+) ([A-Za-z0-9\-.]+)(?::({_PORT}))?
 _PLAIN_SIP_USER = re.compile(
     rf"(?:\"[^\"\\]*\" ?|{_TOKEN} )?<[sS][iI][pP][sS]?:([A-Za-z0-9]+)@[A-Za-z0-9\-.]+(?::{_PORT})?{_PARAMS}>{_PARAMS}"
 )
+
+
+def _plain_via(text: str) -> Via | None:
+    """``Via.parse`` for what nearly every device sends (the general parser gives the same for
+    these), else None. The result is remembered: the parser checks a message's Via this way,
+    and the transaction layer then asks for the same top Via at once."""
+    global _recent_via
+    plain = _PLAIN_VIA.fullmatch(text)
+    if plain is None:
+        return None
+    transport, host, port, param_text = plain.groups()
+    via = Via(transport.upper(), host, int(port) if port is not None else None, _plain_params(param_text) if param_text else ())
+    _recent_via = (text, via)
+    return via
+
+
+_recent_via: tuple[str | None, Via | None] = (None, None)
 
 
 def _plain_params(text: str) -> Params:
@@ -299,16 +309,33 @@ def _plain_params(text: str) -> Params:
 def sip_user(name_addr: str) -> str | None:
     """The user part of the sip/sips URI in a From/To value: ``NameAddress.parse(value).sip_uri.user``,
     raising SipParseError alike, without building either for the usual shape."""
+    recent_text, recent = _recent_user
+    if recent_text == name_addr:
+        return recent
     plain = _PLAIN_SIP_USER.fullmatch(name_addr)
     if plain is not None:
         return plain.group(1)
     return NameAddress.parse(name_addr).sip_uri.user
 
 
+def check_sender(value: str) -> None:
+    """``check_name_addr`` for From: the user part found on the way is remembered, for the
+    ``sip_user`` the registrar and the application ask of the same value next."""
+    global _recent_user
+    plain = _PLAIN_SIP_USER.fullmatch(value)
+    if plain is None:
+        check_name_addr(value)
+    else:
+        _recent_user = (value, plain.group(1))
+
+
+_recent_user: tuple[str | None, str | None] = (None, None)
+
+
 def check_vias(values: list[str]) -> None:
     """Raise SipParseError unless every Via value is well formed."""
     for value in values:
-        if "," in value or _FAST_VIA.fullmatch(value) is None:
+        if "," in value or _plain_via(value) is None:
             parse_vias([value])
 
 

@@ -198,6 +198,18 @@ class Headers:
         if first is not None and key not in first:
             first[key] = value
 
+    def extend(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """``add`` each (name, value) in turn."""
+        fields = self._fields
+        first = self._first
+        for name, value in pairs:
+            _check_field(name, value)
+            known = _SPELLINGS.get(name)
+            key, canonical = known if known is not None else _spelling(name)
+            fields.append((key, canonical, value))
+            if first is not None and key not in first:
+                first[key] = value
+
     def set(self, name: str, value: str) -> None:
         """Replace every ``name`` field by one, at the position of the first (or at the end)."""
         _check_field(name, value)
@@ -241,6 +253,18 @@ class Headers:
             first = first.copy()
             first[key] = value
         return Headers._from_canonical(fields, first)
+
+    def replace_first(self, name: str, value: str) -> None:
+        """Change the value of the first ``name`` field, in place (nothing when there is none)."""
+        _check_field(name, value)
+        key, canonical = _spelling(name)
+        fields = self._fields
+        for index, field in enumerate(fields):
+            if field[0] == key:
+                fields[index] = (key, canonical, value)
+                if self._first is not None:
+                    self._first[key] = value
+                return
 
     def items(self) -> list[tuple[str, str]]:
         """(canonical name, value) pairs in order."""

@@ -21,6 +21,7 @@ from sip_gateway.core.header_values import (
     NameAddress,
     Via,
     check_name_addr,
+    check_sender,
     check_vias,
     cseq_method,
     is_token,
@@ -205,10 +206,10 @@ def _header_fields(lines: list[str], folded: bool) -> _HeaderBlock:
     duplicate: str | None = None
     cache = _NAME_CACHE
     for line in lines:
-        if not line:
-            continue
         name, colon, value = line.partition(":")
         if not colon:
+            if not line:
+                continue
             raise SipParseError(f"header line without ':': {line[:60]!r}")
         known = cache.get(name)
         if known is None:
@@ -249,17 +250,22 @@ def _parse(data: bytes) -> Message:
         data = data.lstrip(b"\r\n")  # RFC 3261 7.5: ignore CRLFs before the start line
     if not data:
         raise SipParseError("empty message")
-    head_bytes, rest = _split_head(data)
-    head = head_bytes.decode("utf-8", "surrogateescape")
-    if "\r" in head:
-        head = head.replace("\r\n", "\n")
+    lines = _crlf_lines(data)
+    if lines is not None:
+        head_lines, rest = lines
+        block = _header_fields(head_lines[1:], False)
+    else:
+        head_bytes, rest = _split_head(data)
+        head = head_bytes.decode("utf-8", "surrogateescape")
         if "\r" in head:
-            # A lone CR could end a line for some peers and not for others: refuse it.
-            raise SipParseError("bare CR in the header block")
-    lines = head.split("\n")
-    start = lines[0].rstrip("\r")
-    folded = "\n " in head or "\n\t" in head
-    block = _header_fields(lines[1:], folded)
+            head = head.replace("\r\n", "\n")
+            if "\r" in head:
+                # A lone CR could end a line for some peers and not for others: refuse it.
+                raise SipParseError("bare CR in the header block")
+        head_lines = head.split("\n")
+        folded = "\n " in head or "\n\t" in head
+        block = _header_fields(head_lines[1:], folded)
+    start = head_lines[0]
     headers = Headers._from_canonical(block.fields, block.first)
     if start.startswith("SIP/"):
         status, reason = _parse_status_line(start)
@@ -274,6 +280,22 @@ def _parse(data: bytes) -> Message:
     except SipParseError as exc:
         raise SipParseError(exc.reason, is_request=True, method=method, headers=headers) from None
     return Request(method, uri, headers, body)
+
+
+def _crlf_lines(data: bytes) -> tuple[list[str], bytes] | None:
+    """The lines of the header block and the rest, for the shape nearly every message has: CRLF
+    line ends only, ended by CRLF CRLF, no folding. None for anything else, which
+    ``_split_head`` and the general path then take (they give the same result for this shape)."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = data[:end].decode("utf-8", "surrogateescape")
+    lines = head.split("\r\n")
+    breaks = len(lines) - 1
+    # As many CRs and LFs as CRLFs: no bare CR or LF, so no LF LF ends the block earlier.
+    if head.count("\n") != breaks or head.count("\r") != breaks or "\r\n " in head or "\r\n\t" in head:
+        return None
+    return lines, data[end + 4 :]
 
 
 def _parse_status_line(line: str) -> tuple[int, str]:
@@ -351,7 +373,7 @@ def _check_headers(block: _HeaderBlock, method: str | None) -> list[str]:
         raise SipParseError("empty Call-ID")
     fields = block.fields
     check_vias([value for key, _, value in fields if key == "via"])
-    check_name_addr(first["from"])
+    check_sender(first["from"])
     check_name_addr(first["to"])
     if "content-length" not in first:
         return []

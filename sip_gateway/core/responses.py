@@ -74,8 +74,8 @@ def make_response(
     ``to_tag`` is added to To unless the request's To already has a tag (in-dialog request).
     """
     out = _copy_transaction_headers(request.headers, to_tag)
-    for name, value in headers or ():
-        out.add(name, value)
+    if headers:
+        out.extend(headers)
     return Response(status, reason if reason is not None else reason_phrase(status), out, body)
 
 
@@ -87,10 +87,13 @@ def _copy_transaction_headers(source: Headers, to_tag: str | None) -> Headers:
     # which only ever holds checked values; only the tag is new text.
     if to_tag is not None and ("\r" in to_tag or "\n" in to_tag):
         raise ValueError(f"illegal To tag {to_tag[:40]!r}")
-    fields = [("via", "Via", value) for value in source.get_all("Via")]
+    fields = [field for field in source._fields if field[0] == "via"]  # already ("via", "Via", value)
     first = {"via": fields[0][2]} if fields else {}
+    values = source._first
+    if values is None:
+        values = source._index()
     for key, name in _COPIED:
-        found = source.get(name)
+        found = values.get(key)
         if found is None:
             continue
         if key == "to" and to_tag is not None and ";tag=" not in found.replace(" ", "").lower():

@@ -56,9 +56,12 @@ class TimerQueue(Generic[T]):
     def __len__(self) -> int:
         return len(self._heap)
 
-    def push(self, deadline: float, item: T, slot: int) -> None:
+    def push(self, deadline: float, item: T, slot: int) -> int:
+        """Queue an entry; returns how many entries are queued now."""
         self._seq += 1
-        heapq.heappush(self._heap, (deadline, self._seq, item, slot))
+        heap = self._heap
+        heapq.heappush(heap, (deadline, self._seq, item, slot))
+        return len(heap)
 
     def next_deadline(self, is_live: Callable[[float, T, int], bool]) -> float | None:
         heap = self._heap

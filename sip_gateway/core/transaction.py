@@ -19,6 +19,8 @@ The state machines and the choices made where the RFC leaves one are described i
 from __future__ import annotations
 
 from sip_gateway.core.errors import SipParseError
+from sip_gateway.core.header_values import Via
+from sip_gateway.core.headers import split_list
 from sip_gateway.core.message import Request, Response, parse_message
 from sip_gateway.core.responses import make_stateless_error
 from sip_gateway.core.timers import TimerSettings
@@ -33,7 +35,7 @@ from sip_gateway.core.transaction_events import (
     ResponseReceived,
     TransactionTimedOut,
 )
-from sip_gateway.core.transaction_server import ServerTransaction, stamp_via
+from sip_gateway.core.transaction_server import ServerTransaction, stamp_via, stamped_via
 
 __all__ = [
     "Event",
@@ -96,7 +98,9 @@ class TransactionLayer:
 
     def _on_request(self, request: Request, peer: Peer, now: float) -> None:
         core = self._core
-        via = request.top_via
+        headers = request.headers
+        first_via = headers.get("Via") or ""
+        via = Via.parse(split_list(first_via)[0])  # the one the parser checked last: not parsed again
         if request.method == "ACK":
             txn = core.server.get(server_key(request, via, "INVITE"))
             if isinstance(txn, ServerTransaction) and txn.on_ack(now):
@@ -111,8 +115,13 @@ class TransactionLayer:
         if isinstance(existing, ServerTransaction):
             existing.on_retransmission()
             return
-        request = stamp_via(request, via, peer)
-        core.server[key] = ServerTransaction(core, key, request, peer, now)
+        stamped = stamped_via(first_via, via, peer)
+        if stamped is not None:
+            # The request was parsed just now and nothing else holds it: its Via is stamped in
+            # place rather than in a copy.
+            headers.replace_first("Via", stamped)
+            first_via = stamped
+        core.server[key] = ServerTransaction(core, key, request, peer, now, (first_via, headers.get("CSeq") or ""))
         core.emit(RequestReceived(request, peer, key))
 
     def _on_response(self, response: Response, peer: Peer, now: float) -> None:

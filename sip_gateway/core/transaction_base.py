@@ -156,9 +156,9 @@ class TransactionCore:
 
     def schedule(self, txn: TransactionBase, slot: int, deadline: float) -> None:
         timers = self.timers
-        timers.push(deadline, txn, slot)
+        queued = timers.push(deadline, txn, slot)
         # Stale entries of finished transactions would otherwise pile up until their deadline.
-        if len(timers) > 4096 and len(timers) > 4 * (len(self.client) + len(self.server)):
+        if queued > 4096 and queued > 4 * (len(self.client) + len(self.server)):
             timers.compact(_is_live)
 
     def note_completed(self, txn: TransactionBase) -> None:

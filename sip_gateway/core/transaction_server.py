@@ -40,22 +40,31 @@ def stamp_via(request: Request, via: Via, peer: Peer) -> Request:
     """Add ``received`` (RFC 3261 18.2.1) and fill an empty ``rport`` (RFC 3581 4) in the top Via.
 
     Returns the request unchanged (no copy) when neither applies, the common case for a
-    device that does not ask for rport and is not behind NAT. This runs for most requests
-    from GB devices, so it avoids rebuilding the headers one by one.
+    device that does not ask for rport and is not behind NAT.
     """
+    first = request.headers.get("Via") or ""
+    stamped = stamped_via(first, via, peer)
+    if stamped is None:
+        return request
+    # Only the first Via field changes; any others stay where they are.
+    return Request(request.method, request.uri, request.headers.with_first("Via", stamped), request.body)
+
+
+def stamped_via(first: str, via: Via, peer: Peer) -> str | None:
+    """The first Via field as ``stamp_via`` writes it (``first`` is its text, ``via`` its
+    first value parsed), or None when it stays as it is. This runs for most requests from GB
+    devices, so the usual shape is edited as text rather than rebuilt."""
     host, port = peer[1], peer[2]
     via_host = via.host[1:-1] if via.host.startswith("[") else via.host
     wants_rport = via.param("rport") == ""
     if not wants_rport and via_host == host:
-        return request
-    first = request.headers.get("Via") or ""
+        return None
     stamped = _stamp_text(first, host, port, wants_rport)
     if stamped is None:
         stamped = _stamp_parsed(via, host, port, wants_rport)
         if "," in first:
             stamped = ", ".join([stamped, *split_list(first)[1:]])
-    # Only the first Via field changes; any others stay where they are.
-    return Request(request.method, request.uri, request.headers.with_first("Via", stamped), request.body)
+    return stamped
 
 
 def _stamp_text(text: str, host: str, port: int, wants_rport: bool) -> str | None:
@@ -87,13 +96,24 @@ def _stamp_parsed(via: Via, host: str, port: int, wants_rport: bool) -> str:
 class ServerTransaction(TransactionBase):
     __slots__ = ("ack_id", "invite", "last_response", "text_id")
 
-    def __init__(self, core: TransactionCore, key: str, request: Request, peer: Peer, now: float) -> None:
+    def __init__(
+        self,
+        core: TransactionCore,
+        key: str,
+        request: Request,
+        peer: Peer,
+        now: float,
+        text_id: tuple[str, str] | None = None,
+    ) -> None:
+        """``text_id``, when the caller has it at hand, is the request's first Via and CSeq text."""
         self.invite = request.method == "INVITE"
         super().__init__(core, key, request, peer, PROCEEDING if self.invite else TRYING)
         self.last_response: bytes | None = None
         self.ack_id: tuple[str, int] | None = None  # set while a 2xx awaits its ACK
-        headers = request.headers
-        self.text_id = (headers.get("Via") or "", headers.get("CSeq") or "")
+        if text_id is None:
+            headers = request.headers
+            text_id = (headers.get("Via") or "", headers.get("CSeq") or "")
+        self.text_id = text_id
         if key.startswith(SERVER_MAGIC):
             # Without a magic-cookie branch two transactions may share this text (their
             # Call-IDs differ): they are only found by key.

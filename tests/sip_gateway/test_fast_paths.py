@@ -13,10 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sip_gateway.core.digest import HmacSha256, _fast_params, _tidy_params
+from sip_gateway.core import message as message_module
+from sip_gateway.core.digest import HmacSha256, _fast_params, _tidy_params, md5_hex
 from sip_gateway.core.errors import SipParseError
 from sip_gateway.core.frozen import quick_init
-from sip_gateway.core.header_values import NameAddress, Via, sip_user
+from sip_gateway.core.header_values import NameAddress, Via, check_sender, check_vias, sip_user
 from sip_gateway.core.headers import Headers
 from sip_gateway.core.message import parse_message
 from tests.vectors import vector_path
@@ -142,12 +143,29 @@ def test_nonce_mac_is_hmac_sha256(key_length: int, message: bytes) -> None:
     assert HmacSha256(key[:key_length]).digest(message) == hmac.digest(key[:key_length], message, "sha256")
 
 
+@given(st.text(max_size=80))
+def test_md5_from_a_copied_hash_is_md5(text: str) -> None:
+    encoded = text.encode("utf-8", "surrogateescape")
+    assert md5_hex(text) == hashlib.md5(encoded).hexdigest()
+    assert md5_hex(text) == md5_hex(text)  # the shared starting state is never changed
+
+
 def test_gb_date_has_milliseconds_and_no_zone() -> None:
     from sip_gateway.service import gb_date
 
     first, second = gb_date(), gb_date()
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}", first)
     assert first <= second
+
+
+def test_report_times_are_iso_8601_local_times_with_the_zone() -> None:
+    from datetime import datetime
+
+    from sip_gateway.service import _local_zone, iso_now
+
+    stamp = datetime.fromisoformat(iso_now())
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d", iso_now())
+    assert stamp.utcoffset() == stamp.replace(tzinfo=_local_zone()).utcoffset()
 
 
 auth_name = st.sampled_from(["username", "Realm", "nonce", "uri", "response", "algorithm", "qop", "nc", "x-y_z", "a b", ""])
@@ -219,3 +237,55 @@ def test_quick_init_refuses_classes_it_would_change() -> None:
     for cls in (Mutable, WithFactory):
         with pytest.raises(TypeError):
             quick_init(cls)
+
+
+def general_head(data: bytes) -> tuple[list[str], bytes]:
+    """The header lines (start line first) and the rest, as the general path reads them."""
+    head_bytes, rest = message_module._split_head(data)
+    head = head_bytes.decode("utf-8", "surrogateescape").replace("\r\n", "\n")
+    return head.split("\n"), rest
+
+
+line_piece = st.sampled_from(
+    ["Via: SIP/2.0/UDP h;branch=z9hG4bK1", "To: <sip:a@b>", " folded", "\tfolded", "", "x", "é", "a\rb", "a\nb"]
+)
+line_end = st.sampled_from(["\r\n", "\n", "\r", "\r\n\r\n", "\n\n", "\r\n\n", "\n\r\n"])
+
+
+@given(st.lists(st.tuples(line_piece, line_end), max_size=8), st.binary(max_size=6))
+def test_crlf_shortcut_splits_the_head_as_the_general_path_does(pieces: list[tuple[str, str]], tail: bytes) -> None:
+    data = ("REGISTER sip:a@b SIP/2.0\r\n" + "".join(text + end for text, end in pieces)).encode() + tail
+    fast = message_module._crlf_lines(data)
+    if fast is not None:
+        assert fast == general_head(data)
+
+
+def test_captured_messages_take_the_crlf_shortcut() -> None:
+    paths = sorted(vector_path("sip").rglob("*.sip"))
+    taken = 0
+    for path in paths:
+        data = path.read_bytes()
+        fast = message_module._crlf_lines(data)
+        if fast is not None:
+            taken += 1
+            assert fast == general_head(data)
+    assert taken
+
+
+def test_a_via_parsed_twice_in_a_row_is_the_same_value() -> None:
+    text = "SIP/2.0/UDP 192.168.2.64:5060;rport;branch=z9hG4bK1"
+    check_vias([text])
+    assert Via.parse(text) == Via.parse_general(text)
+    assert Via.parse("SIP/2.0/UDP 10.0.0.1") == Via("UDP", "10.0.0.1")
+    with pytest.raises(SipParseError):
+        Via.parse("")
+
+
+@pytest.mark.parametrize(
+    "value", ["<sip:34020000001320000264@3402000000>;tag=1", '"IPC" <sip:a@b>', "sip:user@host;tag=2", "<tel:123>"]
+)
+def test_the_sender_checked_by_the_parser_gives_the_device_id_the_general_reader_gives(value: str) -> None:
+    check_sender(value)
+    assert outcome(sip_user, value) == outcome(general_user, value)
+    check_sender("<sip:other@3402000000>")
+    assert outcome(sip_user, value) == outcome(general_user, value)

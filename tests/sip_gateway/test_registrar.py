@@ -221,3 +221,12 @@ def test_register_without_a_usable_from_is_a_bad_request(from_header):
     request = register()
     request.headers.set("From", from_header)
     assert registrar().handle(request, PEER, now=1).response.status == 400
+
+
+def test_every_answer_carries_its_own_digit_only_to_tag():
+    gate = registrar()
+    challenge = gate.handle(register(), PEER, now=100).response
+    ok = gate.handle(answer(challenge, cseq=2), PEER, now=101).response
+    tags = [response.to_addr.tag for response in (challenge, ok)]
+    assert all(tag and tag.isdigit() for tag in tags)
+    assert tags[0] != tags[1]
