@@ -29,8 +29,9 @@ from media.fragment import (
     Sample,
     Track,
     fragment,
-    length_prefixed,
+    length_prefixed_parts,
     read_tracks,
+    single_fragment,
 )
 from media.packets import TIME_BASE, add_audio_stream, frame_packet
 from media.ps.frame import Frame
@@ -308,13 +309,17 @@ class Fmp4Fragmenter:
         clock = self._video
         assert clock is not None and self.codec is not None
         base = clock(dts)
-        sample = Sample(
-            data=length_prefixed(frame.data, self.codec),
+        parts, size = length_prefixed_parts(frame.data, self.codec)
+        return single_fragment(
+            sequence,
+            clock.track_id,
+            base,
+            parts,
+            size,
             duration=max(clock(dts + step) - base, 1),
             flags=SYNC_SAMPLE if frame.keyframe else NON_SYNC_SAMPLE,
             composition_offset=clock(pts) - base,
         )
-        return fragment(sequence, clock.track_id, base, [sample])
 
     def _audio_fragment(self, sequence: int, audio: AudioPacket) -> bytes:
         clock = self._sound

@@ -30,6 +30,9 @@ _TRUN_ALL = _TRUN_DATA_OFFSET | _TRUN_DURATION | _TRUN_SIZE | _TRUN_FLAGS | _TRU
 # moof(8) + mfhd(16) + traf(8) + tfhd(16) + tfdt v1(20) + trun header, count, data offset(20);
 # then 16 bytes of trun entries per sample.
 _MOOF_SIZE = 8 + 16 + 8 + 16 + 20 + 20
+_SINGLE_MOOF = _MOOF_SIZE + 16  # a moof with one sample
+_SINGLE = struct.Struct("!I4s I4sII I4s I4sII I4sIQ I4sIIiIIIi I4s")
+_LENGTH = struct.Struct("!I")
 
 # NAL unit types of access unit delimiters: redundant in MP4, where samples delimit access units.
 _AUD = {"h264": 9, "h265": 35}
@@ -107,16 +110,61 @@ def nal_units(data: bytes) -> Iterator[bytes]:
 def length_prefixed(data: bytes, codec: str) -> bytes:
     """An Annex B access unit as an MP4 sample: each NAL unit behind its 4-byte big-endian length,
     access unit delimiters dropped, everything else (parameter sets, SEI) kept as it is."""
+    return b"".join(length_prefixed_parts(data, codec)[0])
+
+
+def length_prefixed_parts(data: bytes, codec: str) -> tuple[list[bytes | memoryview], int]:
+    """`length_prefixed` as pieces to join (views of `data`, not copies) and their total size.
+
+    The scan for start codes is most of a live frame's cost; the pieces let the fragment be
+    joined in one copy.
+    """
     h265 = codec == "h265"
     aud = _AUD[codec]
-    parts: list[bytes] = []
-    for nal in nal_units(data):
-        kind = (nal[0] >> 1) & 0x3F if h265 else nal[0] & 0x1F
+    view = memoryview(data)
+    parts: list[bytes | memoryview] = []
+    size = 0
+    find = data.find
+    start = find(b"\x00\x00\x01")
+    while start != -1:
+        begin = start + 3
+        start = find(b"\x00\x00\x01", begin)
+        end = len(data) if start == -1 else start
+        while end > begin and data[end - 1] == 0:  # as in nal_units: zeros belong to no NAL unit
+            end -= 1
+        if end == begin:
+            continue
+        kind = (data[begin] >> 1) & 0x3F if h265 else data[begin] & 0x1F
         if kind != aud:
-            parts += (struct.pack("!I", len(nal)), nal)
+            parts += (_LENGTH.pack(end - begin), view[begin:end])
+            size += 4 + end - begin
     if not parts:
         raise FragmentError("no NAL unit in the access unit")
-    return b"".join(parts)
+    return parts, size
+
+
+def single_fragment(
+    sequence: int,
+    track_id: int,
+    base_decode_time: int,
+    sample: list[bytes | memoryview],
+    size: int,
+    *,
+    duration: int,
+    flags: int = SYNC_SAMPLE,
+    composition_offset: int = 0,
+) -> bytes:
+    """`fragment` with one sample given as pieces of `size` bytes: the live path, one copy."""
+    head = _SINGLE.pack(
+        _SINGLE_MOOF, b"moof",
+        16, b"mfhd", 0, sequence & 0xFFFFFFFF,
+        _SINGLE_MOOF - 24, b"traf",
+        16, b"tfhd", _TFHD_DEFAULT_BASE_IS_MOOF, track_id,
+        20, b"tfdt", 1 << 24, base_decode_time,
+        36, b"trun", 1 << 24 | _TRUN_ALL, 1, _SINGLE_MOOF + 8, duration, size, flags, composition_offset,
+        8 + size, b"mdat",
+    )  # fmt: skip
+    return b"".join([head, *sample])
 
 
 def boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int]]:

@@ -142,3 +142,20 @@ def test_an_audio_only_stream_becomes_audio_only_ts_segments(tmp_path: Path, g71
 def test_without_video_or_audio_there_is_nothing_to_write(tmp_path: Path) -> None:
     with pytest.raises(HlsError, match="no HLS output for None"):
         HlsWriter(tmp_path, None, None, None)
+
+
+def test_a_segment_goes_to_its_file_while_it_is_written_not_when_it_ends(
+    tmp_path: Path, d1_frames: list[Frame]
+) -> None:
+    video = [f for f in d1_frames if f.stream == "video"]  # 54 s, about 3 MB, in one long segment
+    writer = HlsWriter(tmp_path, "h264", 704, 576, segment_seconds=100, list_size=0)
+    timeline = Timeline()
+    for frame in video:
+        writer.write(frame, *timeline.map(frame.pts, frame.dts))
+    pending = tmp_path / "seg000000.ts.tmp"
+    # All but the muxer's write buffer (256 KB) is on disk already: no copy of the segment is held.
+    assert pending.stat().st_size >= sum(len(f.data) for f in video) - 256 * 1024
+    assert not (tmp_path / "seg000000.ts").exists()
+    writer.close()
+    assert not pending.exists() and (tmp_path / "seg000000.ts").exists()
+    assert _segments(writer.playlist) == ["seg000000.ts"]
