@@ -4,9 +4,6 @@ open -> a gbsim camera sending H.264 and G.711 in PS -> HLS and WebSocket fMP4 w
 from __future__ import annotations
 
 import io
-import json
-import shutil
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +12,7 @@ import pytest
 
 from gbsim.stream.pattern import encode_pattern
 from tests.streams.stack import LiveStack, eventually
-from tests.streams.test_live_video import fmp4_from_websocket, http_get, play_url, provision
+from tests.streams.test_live_video import ffprobe_streams, fmp4_from_websocket, http_get, play_url, provision
 
 pytestmark = pytest.mark.django_db
 
@@ -63,17 +60,8 @@ def test_a_play_asking_for_audio_gets_the_cameras_g711_as_aac_in_fmp4_and_hls(li
         lambda: (got := http_get(body["hls"]))[0] == 200 and got[1].count(b".ts") >= 2,
         what="an HLS playlist with two segments",
     )
-    if shutil.which("ffprobe") is None:
-        pytest.skip("ffprobe is not installed")
-    probe = json.loads(
-        subprocess.run(
-            ["ffprobe", "-v", "error", "-show_streams", "-of", "json", body["hls"]],
-            capture_output=True,
-            check=True,
-            timeout=20,
-        ).stdout
-    )
-    assert [(s["codec_name"], s.get("sample_rate")) for s in probe["streams"]] == [("h264", None), ("aac", "16000")]
+    streams = ffprobe_streams(body["hls"])
+    assert [(s["codec_name"], s.get("sample_rate")) for s in streams] == [("h264", None), ("aac", "16000")]
 
 
 def test_without_audio_asked_the_workers_setting_decides_and_it_is_off_by_default(

@@ -94,6 +94,21 @@ def decoded_frames(data: bytes) -> list[tuple[int, int]]:
         return [(frame.width, frame.height) for frame in container.decode(video=0)]
 
 
+def ffprobe_streams(url: str, timeout: float = 20) -> list[dict[str, Any]]:
+    """The streams ffprobe reads at `url`; the test is skipped where ffprobe is not installed."""
+    if shutil.which("ffprobe") is None:
+        pytest.skip("ffprobe is not installed")
+    probe = json.loads(
+        subprocess.run(
+            ["ffprobe", "-v", "error", "-show_streams", "-of", "json", url],
+            capture_output=True,
+            check=True,
+            timeout=timeout,
+        ).stdout
+    )
+    return list(probe["streams"])
+
+
 @pytest.mark.parametrize("transport", ["udp", "tcp-passive", "tcp-active"])
 def test_play_answers_with_the_channels_video_and_urls_a_browser_can_play(
     live: LiveStack, auth_api: Any, transport: str
@@ -120,17 +135,7 @@ def test_play_answers_with_the_channels_video_and_urls_a_browser_can_play(
         assert playlist.startswith(b"#EXTM3U")
         status, jpeg = http_get(body["snapshot"])
         assert status == 200 and jpeg[:2] == b"\xff\xd8"
-        if shutil.which("ffprobe") is None:
-            pytest.skip("ffprobe is not installed")
-        probe = json.loads(
-            subprocess.run(
-                ["ffprobe", "-v", "error", "-show_streams", "-of", "json", body["hls"]],
-                capture_output=True,
-                check=True,
-                timeout=20,
-            ).stdout
-        )
-        (stream,) = probe["streams"]
+        (stream,) = ffprobe_streams(body["hls"])
         assert (stream["codec_name"], stream["width"], stream["height"]) == ("h264", WIDTH, HEIGHT)
 
 

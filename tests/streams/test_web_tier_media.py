@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -38,7 +36,7 @@ from media.worker import WorkerConfig
 from tests.console.live_platform import web_server
 from tests.console.support import database_for_tests
 from tests.streams.stack import LiveStack, eventually
-from tests.streams.test_live_video import decoded_frames, fmp4_from_websocket
+from tests.streams.test_live_video import decoded_frames, ffprobe_streams, fmp4_from_websocket
 
 WIDTH, HEIGHT = 320, 180
 WORKER_HOST = "127.0.0.2"
@@ -160,17 +158,7 @@ def test_ffprobe_reads_the_hls_stream_through_the_web_tier(stream: dict[str, Any
     assert (headers["content-type"], headers["cache-control"]) == ("video/mp2t", "max-age=60")
     assert int(headers["content-length"]) == len(data)
 
-    if shutil.which("ffprobe") is None:
-        pytest.skip("ffprobe is not installed")
-    probe = json.loads(
-        subprocess.run(
-            ["ffprobe", "-v", "error", "-show_streams", "-of", "json", stream["hls"]],
-            capture_output=True,
-            check=True,
-            timeout=30,
-        ).stdout
-    )
-    (video,) = probe["streams"]
+    (video,) = ffprobe_streams(stream["hls"], timeout=30)
     assert (video["codec_name"], video["width"], video["height"]) == ("h264", WIDTH, HEIGHT)
 
 
