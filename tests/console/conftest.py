@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.waiting import eventually
+
 from .browser import CHROMIUM, CHROMIUM_ARGS, missing_browser
 from .support import (
     PASSWORD,
@@ -17,7 +19,6 @@ from .support import (
     Platform,
     big_device_create,
     database_for_tests,
-    wait_for,
 )
 
 
@@ -42,11 +43,13 @@ def console_platform(django_db_setup: None, django_db_blocker: Any, tmp_path_fac
             with celery_worker(tmp_path_factory.mktemp("console") / "celery.log"):
                 devices = loop.run(devices_start(SIM_DEVICES, SIM_CHANNELS))
                 try:
-                    wait_for(
+                    eventually(
                         lambda: Channel.objects.filter(device__device_id__in=devices.device_ids).count()
                         == SIM_DEVICES * SIM_CHANNELS
                         and Device.objects.filter(device_id__in=devices.device_ids, online=True).count() == SIM_DEVICES,
+                        timeout=30.0,
                         what="gbsim devices and catalogs in the database",
+                        interval=0.1,
                     )
                     with web_server() as url:
                         yield Platform(url, devices.device_ids, SIM_CHANNELS)

@@ -1,9 +1,8 @@
-"""Helpers of the console's browser tests: the test data, waiting, and running Django code
+"""Helpers of the console's browser tests: the test data and running Django code
 beside Playwright's sync API."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -28,17 +27,6 @@ class Platform:
     url: str
     device_ids: list[str]
     channels_per_device: int
-
-
-def wait_for(check: Any, timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached in {timeout} s")
-        time.sleep(0.1)
 
 
 def big_device_create() -> None:

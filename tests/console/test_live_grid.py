@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from tests.waiting import eventually
+
 from .browser import missing_browser
-from .support import PASSWORD, USERNAME, database_for_tests, off_loop, screenshot, wait_for
+from .support import PASSWORD, USERNAME, database_for_tests, off_loop, screenshot
 
 pytestmark = pytest.mark.skipif(bool(missing_browser()), reason=missing_browser() or "")
 
@@ -88,7 +90,7 @@ def test_a_channel_plays_in_a_cell_closing_it_or_stopping_it_releases_the_stream
     assert len(off_loop(live_stack.live_streams)) == 2
     cell.locator(".cell-close").click()
     expect(cell).not_to_have_class(re.compile(r"\bplaying\b"))
-    wait_for(lambda: len(off_loop(live_stack.live_streams)) == 1, 10, "the closed cell's stream stopped")
+    eventually(lambda: len(off_loop(live_stack.live_streams)) == 1, 10, "the closed cell's stream stopped", interval=0.1)
 
     # The streams page, opened beside the live view (leaving the live view releases its streams),
     # lists the one left and stops it.
@@ -101,7 +103,7 @@ def test_a_channel_plays_in_a_cell_closing_it_or_stopping_it_releases_the_stream
     row.locator("[data-stop]").click()
     expect(row).to_have_count(0)
     expect(streams_page.locator("#streams-empty")).to_be_visible()
-    wait_for(lambda: off_loop(live_stack.live_streams) == [], 10, "the stream stopped from the streams page")
+    eventually(lambda: off_loop(live_stack.live_streams) == [], 10, "the stream stopped from the streams page", interval=0.1)
 
 
 def test_the_layout_switches_between_1_4_9_and_16_cells(page: Any, console_url: str) -> None:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -207,14 +206,3 @@ class LiveStack:
     def stop_all_streams(self) -> None:
         assert self.gateway is not None and self.gateway.player is not None
         self.run(self.gateway.player.close_all())
-
-
-def eventually(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)

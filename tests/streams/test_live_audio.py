@@ -11,8 +11,9 @@ import av
 import pytest
 
 from gbsim.stream.pattern import encode_pattern
-from tests.streams.stack import LiveStack, eventually
+from tests.streams.stack import LiveStack
 from tests.streams.test_live_video import ffprobe_streams, fmp4_from_websocket, http_get, play_url, provision
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.django_db
 

@@ -26,7 +26,8 @@ from gbsim.stream.clip import Clip
 from gbsim.stream.pattern import encode_pattern
 from sip_gateway.sdp import make_ssrc
 from tests.devices.factories import make_channel, make_device
-from tests.streams.stack import LiveStack, eventually
+from tests.streams.stack import LiveStack
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.django_db
 

@@ -35,8 +35,9 @@ from media.tokens import stream_urls, token_sign
 from media.worker import WorkerConfig
 from tests.console.live_platform import web_server
 from tests.console.support import database_for_tests
-from tests.streams.stack import LiveStack, eventually
+from tests.streams.stack import LiveStack
 from tests.streams.test_live_video import decoded_frames, ffprobe_streams, fmp4_from_websocket
+from tests.waiting import eventually
 
 WIDTH, HEIGHT = 320, 180
 WORKER_HOST = "127.0.0.2"
