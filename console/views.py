@@ -25,6 +25,12 @@ class ConsolePage(LoginRequiredMixin, TemplateView):
     """A page of the console: logged-in users only, with a CSRF cookie for the API calls."""
 
     nav = ""
+    feature = ""  # a field of Features the page needs: without it the page is not found
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if self.feature and not getattr(features_available(), self.feature):
+            raise Http404(f"the API behind this page is not installed ({self.feature})")
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -45,21 +51,13 @@ class TreeView(ConsolePage):
 class LiveView(ConsolePage):
     template_name = "console/live.html"
     nav = "live"
-
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        if not features_available().live_view:
-            raise Http404("the live-video API is not installed")
-        return super().get(request, *args, **kwargs)
+    feature = "live_view"
 
 
 class StreamsView(ConsolePage):
     template_name = "console/streams.html"
     nav = "streams"
-
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        if not features_available().streams:
-            raise Http404("the streams API is not installed")
-        return super().get(request, *args, **kwargs)
+    feature = "streams"
 
 
 class DeviceView(ConsolePage):
