@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from gbplatform.redis_client import get_redis, key
+
 from .constants import ChannelStatus
+from .gateway_client import BusError, gateway_command
 from .models import BusinessGroup, Channel, Device, Region, VirtualOrganization
 
 
@@ -16,6 +21,16 @@ def device_list() -> QuerySet[Device]:
 
 def channel_list() -> QuerySet[Channel]:
     return Channel.objects.select_related("device")
+
+
+def streams_live() -> list[dict[str, Any]]:
+    """Live streams with their statistics, as the gateway knows them; without a gateway, the last
+    known list it left in Redis (no statistics)."""
+    try:
+        return list(gateway_command("streams.list")["streams"])
+    except BusError:
+        raw = get_redis().hgetall(key("stream", "live"))
+        return [{**json.loads(value), "stats": {}} for value in raw.values()]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ instead, or "direct" for the worker's own address.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -25,9 +24,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gbplatform.config import DIRECT
-from gbplatform.redis_client import get_redis, key
 from media.tokens import stream_urls, token_sign
 
+from .. import selectors
 from ..constants import MediaTransport
 from ..gateway_client import BusError, BusTimeout, CommandFailed, gateway_command
 from ..models import Channel, Device
@@ -160,12 +159,7 @@ class StreamListView(APIView):
     @extend_schema(operation_id="stream_list", tags=["streams"], responses={200: StreamListSerializer})
     def get(self, request: Request) -> Response:
         """Live streams with their statistics. Without a gateway, the last known list (no statistics)."""
-        try:
-            streams = gateway_command("streams.list")["streams"]
-        except BusError:
-            raw = get_redis().hgetall(key("stream", "live"))
-            streams = [{**json.loads(value), "stats": {}} for value in raw.values()]
-        results = [LiveStreamSerializer(with_urls(stream, request)).data for stream in streams]
+        results = [LiveStreamSerializer(with_urls(stream, request)).data for stream in selectors.streams_live()]
         return Response({"count": len(results), "results": results})
 
 
