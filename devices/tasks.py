@@ -11,6 +11,13 @@ from . import credentials, services
 
 logger = logging.getLogger(__name__)
 
+# A device's reports can arrive before its registration is stored: retried until it is.
+UNTIL_REGISTERED: dict[str, Any] = {
+    "autoretry_for": (services.DeviceNotFound,),
+    "max_retries": 10,
+    "default_retry_delay": 1,
+}
+
 
 @shared_task
 def devices_mark_stale_offline() -> list[str]:
@@ -38,25 +45,25 @@ def keepalives_apply(*, seen: dict[str, dict[str, Any]]) -> list[str]:
     return services.keepalives_apply(seen=seen)
 
 
-@shared_task(autoretry_for=(services.DeviceNotFound,), max_retries=10, default_retry_delay=1)
+@shared_task(**UNTIL_REGISTERED)
 def device_info_apply(**info: Any) -> None:
     services.device_info_apply(**info)
 
 
-@shared_task(autoretry_for=(services.DeviceNotFound,), max_retries=10, default_retry_delay=1)
+@shared_task(**UNTIL_REGISTERED)
 def catalog_items_apply(*, device_id: str, items: list[dict[str, Any]]) -> dict[str, int]:
     """Part of a catalog still arriving (the gateway hands it over as it comes)."""
     return services.catalog_items_apply(device_id=device_id, items=items)
 
 
-@shared_task(autoretry_for=(services.DeviceNotFound,), max_retries=10, default_retry_delay=1)
+@shared_task(**UNTIL_REGISTERED)
 def catalog_apply(
     *, device_id: str, items: list[dict[str, Any]], complete: bool, listed: list[str] | None = None
 ) -> dict[str, int]:
     return services.catalog_apply(device_id=device_id, items=items, complete=complete, listed=listed)
 
 
-@shared_task(autoretry_for=(services.DeviceNotFound,), max_retries=10, default_retry_delay=1)
+@shared_task(**UNTIL_REGISTERED)
 def catalog_notify_apply(*, device_id: str, items: list[dict[str, Any]]) -> dict[str, int]:
     return services.catalog_notify_apply(device_id=device_id, items=items)
 
