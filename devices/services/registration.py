@@ -21,6 +21,38 @@ def _when(value: str | datetime | None) -> datetime:
     return parsed or timezone.now()
 
 
+def _registration_set(
+    device: Device,
+    *,
+    transport: str,
+    source_ip: str,
+    source_port: int,
+    expires: int,
+    at: datetime,
+    gb_version: str,
+    user_agent: str,
+) -> None:
+    """Set on `device` (not saved) what a REGISTER says; an empty version or agent keeps the old."""
+    device.transport = transport
+    device.source_ip = source_ip
+    device.source_port = source_port
+    device.online = True
+    device.registered_at = at
+    device.expires_at = at + timedelta(seconds=expires)
+    device.last_keepalive_at = device.last_keepalive_at or at
+    if gb_version:
+        device.gb_version = gb_version[:8]
+    if user_agent:
+        device.user_agent = user_agent[:128]
+
+
+def _came_online_publish(*, device_id: str, transport: str, source_ip: str, source_port: int) -> None:
+    events.event_publish(
+        events.DEVICE_REGISTERED, device_id=device_id, transport=transport, source_ip=source_ip, source_port=source_port
+    )
+    events.event_publish(events.DEVICE_ONLINE, device_id=device_id)
+
+
 def device_registered(
     *,
     device_id: str,
@@ -37,29 +69,21 @@ def device_registered(
     with transaction.atomic():
         device, created = Device.objects.select_for_update().get_or_create(device_id=device_id)
         was_online = device.online
-        device.transport = transport
-        device.source_ip = source_ip
-        device.source_port = source_port
-        device.online = True
-        device.registered_at = now
-        device.expires_at = now + timedelta(seconds=expires)
-        device.last_keepalive_at = device.last_keepalive_at or now
-        if gb_version:
-            device.gb_version = gb_version[:8]
-        if user_agent:
-            device.user_agent = user_agent[:128]
+        _registration_set(
+            device,
+            transport=transport,
+            source_ip=source_ip,
+            source_port=source_port,
+            expires=expires,
+            at=now,
+            gb_version=gb_version,
+            user_agent=user_agent,
+        )
         device.save()
     if created:
         credentials.credential_set(device_id=device_id, password="")
     if created or not was_online:
-        events.event_publish(
-            events.DEVICE_REGISTERED,
-            device_id=device_id,
-            transport=transport,
-            source_ip=source_ip,
-            source_port=source_port,
-        )
-        events.event_publish(events.DEVICE_ONLINE, device_id=device_id)
+        _came_online_publish(device_id=device_id, transport=transport, source_ip=source_ip, source_port=source_port)
     return device
 
 
@@ -82,18 +106,18 @@ def devices_registered_batch(*, reports: list[dict[str, Any]]) -> int:
         came_online: list[dict[str, Any]] = []
         for device_id, report in latest.items():
             device = existing[device_id]
-            at = _when(report.get("at"))
             if not device.online:
                 came_online.append(report)
-            device.transport = report["transport"]
-            device.source_ip = report["source_ip"]
-            device.source_port = report["source_port"]
-            device.online = True
-            device.registered_at = at
-            device.expires_at = at + timedelta(seconds=int(report["expires"]))
-            device.last_keepalive_at = device.last_keepalive_at or at
-            device.gb_version = (report.get("gb_version") or device.gb_version)[:8]
-            device.user_agent = (report.get("user_agent") or device.user_agent)[:128]
+            _registration_set(
+                device,
+                transport=report["transport"],
+                source_ip=report["source_ip"],
+                source_port=report["source_port"],
+                expires=int(report["expires"]),
+                at=_when(report.get("at")),
+                gb_version=report.get("gb_version") or "",
+                user_agent=report.get("user_agent") or "",
+            )
             device.updated_at = now
         Device.objects.bulk_update(
             list(existing.values()),
@@ -104,14 +128,12 @@ def devices_registered_batch(*, reports: list[dict[str, Any]]) -> int:
     credentials.credentials_set_many({device.device_id: "" for device in created})
     if len(came_online) <= EVENT_BATCH_LIMIT:
         for report in came_online:
-            events.event_publish(
-                events.DEVICE_REGISTERED,
+            _came_online_publish(
                 device_id=report["device_id"],
                 transport=report["transport"],
                 source_ip=report["source_ip"],
                 source_port=report["source_port"],
             )
-            events.event_publish(events.DEVICE_ONLINE, device_id=report["device_id"])
     else:
         events.event_publish(events.DEVICES_CHANGED, online=len(came_online), reason="registrations")
     return len(latest)
