@@ -22,9 +22,10 @@ import asyncio
 import contextlib
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from media.audio import SOURCE_DECODERS, AudioPacket, AudioTranscoder
 from media.fmp4 import Fmp4Fragmenter, content_type, mime_from_sps
@@ -35,6 +36,8 @@ from media.session import StreamSession, VideoInfo
 from media.timestamps import Timeline
 
 logger = logging.getLogger(__name__)
+
+_Output = TypeVar("_Output", HlsWriter, Fmp4Fragmenter)
 
 VIEWER_QUEUE = 512  # fragments; a viewer further behind than this is disconnected
 
@@ -200,31 +203,23 @@ class LiveStream:
         self._hls_watched_at = self._now()
         if not config.hls or not self.gop:
             return
-        group = self.gop.frames
-        first = group[0][0]
-        video = self.session.video
-        aac = self._start_audio(group)
-        try:
-            self.hls = HlsWriter(
+        started = self._output_start(
+            "HLS",
+            lambda codec, width, height, audio: HlsWriter(
                 self.directory,
-                first.codec,
-                video.width if video else None,
-                video.height if video else None,
+                codec,
+                width,
+                height,
                 segment_seconds=config.segment_seconds,
                 list_size=config.list_size,
-                audio=aac is not None,
-            )
-        except Exception:
-            self.output_errors += 1
-            logger.exception("stream %s: HLS output not started", self.stream_id)
-            self._stop_audio_if_unused()
+                audio=audio,
+            ),
+        )
+        if started is None:
             return
+        self.hls, primer = started
         self.hls_starts += 1
-        for frame, pts, dts in _interleave(group, aac or []):
-            if frame is not None:
-                self._write_hls(frame, pts, dts)
-            elif self.hls is not None:
-                self._write_audio_to(pts, hls=True)
+        self._prime(primer, hls=True)
 
     def _stop_hls(self) -> None:
         hls, self.hls = self.hls, None
@@ -239,33 +234,50 @@ class LiveStream:
         self._fmp4_watched_at = self._now()
         if not self.config.fmp4 or not self.gop:
             return
-        group = self.gop.frames
-        first = group[0][0]
-        video = self.session.video
-        aac = self._start_audio(group)
-        try:
-            self.fmp4 = Fmp4Fragmenter(
-                first.codec,
-                video.width if video else None,
-                video.height if video else None,
-                audio=aac is not None,
-            )
-        except Exception:
-            self.output_errors += 1
-            logger.exception("stream %s: fMP4 output not started", self.stream_id)
-            self._stop_audio_if_unused()
+        started = self._output_start(
+            "fMP4", lambda codec, width, height, audio: Fmp4Fragmenter(codec, width, height, audio=audio)
+        )
+        if started is None:
             return
+        self.fmp4, primer = started
         self.fmp4_starts += 1
         self._init_published = False
         self._priming = []
-        for frame, pts, dts in _interleave(group, aac or []):
-            if frame is not None:
-                self._write_fmp4(frame, pts, dts)
-            elif self.fmp4 is not None:
-                self._write_audio_to(pts, hls=False)
+        self._prime(primer, hls=False)
         primed, self._priming = self._priming, None
         if primed and self.fmp4 is not None:
             self._offer(b"".join(primed))
+
+    def _output_start(
+        self, label: str, make: Callable[[str, int | None, int | None, bool], _Output]
+    ) -> tuple[_Output, list[tuple[Frame | None, Any, int]]] | None:
+        """An output made for the kept group (`make(codec, width, height, audio)`) and what to
+        prime it with (see _interleave); None when it could not be made (counted and logged)."""
+        group = self.gop.frames
+        video = self.session.video
+        aac = self._start_audio(group)
+        try:
+            output = make(
+                group[0][0].codec,
+                video.width if video else None,
+                video.height if video else None,
+                aac is not None,
+            )
+        except Exception:
+            self.output_errors += 1
+            logger.exception("stream %s: %s output not started", self.stream_id, label)
+            self._stop_audio_if_unused()
+            return None
+        return output, _interleave(group, aac or [])
+
+    def _prime(self, primer: list[tuple[Frame | None, Any, int]], *, hls: bool) -> None:
+        """Write the kept group, interleaved with its AAC, to the output just started."""
+        write = self._write_hls if hls else self._write_fmp4
+        for frame, pts, dts in primer:
+            if frame is not None:
+                write(frame, pts, dts)
+            elif (self.hls if hls else self.fmp4) is not None:
+                self._write_audio_to(pts, hls=hls)
 
     def _stop_fmp4(self) -> None:
         fmp4, self.fmp4 = self.fmp4, None
