@@ -34,12 +34,11 @@ from media.hls import HlsWriter
 from media.ps.frame import STREAM_TYPE_CODECS, Frame
 from media.session import StreamSession, VideoInfo
 from media.timestamps import Timeline
+from media.viewers import Fanout, Viewer
 
 logger = logging.getLogger(__name__)
 
 _Output = TypeVar("_Output", HlsWriter, Fmp4Fragmenter)
-
-VIEWER_QUEUE = 512  # fragments; a viewer further behind than this is disconnected
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,26 +53,6 @@ class OutputConfig:
     """Seconds the HLS writer keeps running after the last playlist or segment request."""
     fmp4_linger: float = 10.0
     """Seconds the fMP4 fragmenter keeps running after the last WebSocket viewer left."""
-
-
-class Viewer:
-    """A WebSocket client's queue of fMP4 fragments; None means the stream ended."""
-
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(VIEWER_QUEUE)
-        self.dropped = False
-
-    def offer(self, fragment: bytes | None) -> None:
-        if self.dropped:
-            return
-        try:
-            self.queue.put_nowait(fragment)
-        except asyncio.QueueFull:
-            # Too slow to keep up: end it rather than buffer without bound or skip frames silently.
-            self.dropped = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(None)
 
 
 class LiveStream:
@@ -91,7 +70,7 @@ class LiveStream:
         self.timeline = Timeline()
         self.keyframe: Frame | None = None
         self.gop = GopCache()
-        self.viewers: set[Viewer] = set()
+        self.fanout = Fanout()
         self.output_errors = 0
         self.datagrams = 0
         self.receive_errors = 0
@@ -102,8 +81,6 @@ class LiveStream:
         self.hls_requests = 0
         self.hls_starts = 0
         self.fmp4_starts = 0
-        self._init_published = False
-        self._priming: list[bytes] | None = None  # fragments of the kept group while it is written
         self._hls_requests_seen = 0
         self._hls_wanted = False  # requested while there was no group to prime a writer with
         self._hls_watched_at = 0.0
@@ -115,6 +92,10 @@ class LiveStream:
     @property
     def stream_id(self) -> str:
         return self.session.stream_id
+
+    @property
+    def viewers(self) -> set[Viewer]:
+        return self.fanout.viewers
 
     @property
     def video(self) -> VideoInfo | None:
@@ -241,12 +222,11 @@ class LiveStream:
             return
         self.fmp4, primer = started
         self.fmp4_starts += 1
-        self._init_published = False
-        self._priming = []
+        self.fanout.priming_start()
         self._prime(primer, hls=False)
-        primed, self._priming = self._priming, None
+        primed = self.fanout.priming_end()
         if primed and self.fmp4 is not None:
-            self._offer(b"".join(primed))
+            self.fanout.offer(b"".join(primed))
 
     def _output_start(
         self, label: str, make: Callable[[str, int | None, int | None, bool], _Output]
@@ -281,7 +261,7 @@ class LiveStream:
 
     def _stop_fmp4(self) -> None:
         fmp4, self.fmp4 = self.fmp4, None
-        self._init_published = False
+        self.fanout.init_sent = False
         if fmp4 is not None:
             fmp4.close()
         self._stop_audio_if_unused()
@@ -426,19 +406,7 @@ class LiveStream:
             self._publish(fragments)
 
     def _publish(self, fragments: list[bytes]) -> None:
-        if not self._init_published and self.fmp4 is not None and self.fmp4.init is not None:
-            self._init_published = True
-            for viewer in self.viewers:
-                viewer.offer(self.fmp4.init)
-        if self._priming is not None:
-            self._priming += fragments
-            return
-        for fragment in fragments:
-            self._offer(fragment)
-
-    def _offer(self, chunk: bytes) -> None:
-        for viewer in self.viewers:
-            viewer.offer(chunk)
+        self.fanout.publish(self.fmp4.init if self.fmp4 is not None else None, fragments)
 
     # ---- viewers -------------------------------------------------------------------------
     def add_viewer(self) -> Viewer:
@@ -451,11 +419,11 @@ class LiveStream:
         group with audio, a fragment per video and per AAC frame, would not fit the queue.
         """
         viewer = Viewer()
-        self.viewers.add(viewer)
+        self.fanout.viewers.add(viewer)
         if self.fmp4 is None:
             if not self.closed:
                 self._start_fmp4()
-        elif self._init_published and self.fmp4.init is not None:
+        elif self.fanout.init_sent and self.fmp4.init is not None:
             viewer.offer(self.fmp4.init)
             group = self.fmp4.replay(self.gop.frames, self._aac)
             if group:
@@ -463,7 +431,7 @@ class LiveStream:
         return viewer
 
     def remove_viewer(self, viewer: Viewer) -> None:
-        self.viewers.discard(viewer)
+        self.fanout.viewers.discard(viewer)
 
     @property
     def has_audio(self) -> bool:
@@ -495,9 +463,7 @@ class LiveStream:
             self._publish(self.fmp4.close())
         if self.hls is not None:
             self.hls.close()
-        for viewer in self.viewers:
-            viewer.offer(None)
-        self.viewers.clear()
+        self.fanout.end()
         self.gop.clear()
         self.ready.set()
         self.hls_ready.set()  # wake playlist requests: they find the files or a 404
