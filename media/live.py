@@ -236,19 +236,21 @@ class LiveStream:
         group = self.gop.frames
         video = self.session.video
         aac = self._start_audio(group)
-        try:
-            output = make(
-                group[0][0].codec,
-                video.width if video else None,
-                video.height if video else None,
-                aac is not None,
-            )
-        except Exception:
-            self.output_errors += 1
-            logger.exception("stream %s: %s output not started", self.stream_id, label)
+        width, height = (video.width, video.height) if video else (None, None)
+        output = self._output_make(label, lambda: make(group[0][0].codec, width, height, aac is not None))
+        if output is None:
             self._stop_audio_if_unused()
             return None
         return output, _interleave(group, aac or [])
+
+    def _output_make(self, label: str, make: Callable[[], _Output]) -> _Output | None:
+        """`make()`, or None when it raised: counted and logged, and the stream carries on without it."""
+        try:
+            return make()
+        except Exception:
+            self.output_errors += 1
+            logger.exception("stream %s: %s output not started", self.stream_id, label)
+            return None
 
     def _prime(self, primer: list[tuple[Frame | None, Any, int]], *, hls: bool) -> None:
         """Write the kept group, interleaved with its AAC, to the output just started."""
@@ -317,8 +319,9 @@ class LiveStream:
     def _start_audio_only_outputs(self) -> None:
         config = self.config
         if config.hls:
-            try:
-                self.hls = HlsWriter(
+            self.hls = self._output_make(
+                "HLS",
+                lambda: HlsWriter(
                     self.directory,
                     None,
                     None,
@@ -326,16 +329,10 @@ class LiveStream:
                     segment_seconds=config.segment_seconds,
                     list_size=config.list_size,
                     audio=True,
-                )
-            except Exception:
-                self.output_errors += 1
-                logger.exception("stream %s: HLS output not started", self.stream_id)
+                ),
+            )
         if config.fmp4:
-            try:
-                self.fmp4 = Fmp4Fragmenter(None, None, None, audio=True)
-            except Exception:
-                self.output_errors += 1
-                logger.exception("stream %s: fMP4 output not started", self.stream_id)
+            self.fmp4 = self._output_make("fMP4", lambda: Fmp4Fragmenter(None, None, None, audio=True))
 
     def _deliver_audio(self, frame: Frame) -> None:
         if self._audio_clock is not None:
