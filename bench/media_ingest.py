@@ -225,15 +225,14 @@ def peak_rss_mb() -> float:
 
 async def run_worker(streams: int, watched: bool, seconds: float, output_dir: Path) -> dict[str, Any]:
     import django
-    import uvicorn
     from django.conf import settings
 
     if not settings.configured:
         settings.configure()
         django.setup()
-    from media.http import MediaHttpApp
     from media.live import OutputConfig
     from media.ports import PortAllocator
+    from media.service import http_server
     from media.tokens import stream_urls, token_sign
     from media.worker import MediaWorker, WorkerConfig
 
@@ -242,20 +241,9 @@ async def run_worker(streams: int, watched: bool, seconds: float, output_dir: Pa
         output_dir=output_dir, bind_host="127.0.0.1", outputs=OutputConfig(), rtp_timeout=120
     )
     worker = MediaWorker(ports=PortAllocator(FIRST_PORT, FIRST_PORT + 2 * streams + 200), config=config)
-    app = MediaHttpApp(lookup=worker.streams.get, output_dir=output_dir, secret=SECRET)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    # As media/service.py runs it.
-    http = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            loop="none",
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            ws_per_message_deflate=False,
-        )
-    )
+    http = http_server(worker=worker, output_dir=output_dir, secret=SECRET)
     server = asyncio.ensure_future(http.serve(sockets=[sock]))
     await asyncio.sleep(0.3)
     rss_before = rss_mb()

@@ -25,16 +25,13 @@ from typing import Any
 
 from media.live import LiveStream
 from media.snapshot import SnapshotError, keyframe_to_jpeg
-from media.tokens import token_verify
+from media.tokens import StreamPath, stream_path_parse, token_verify
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-_PATH = re.compile(
-    r"^/media/(?P<stream>[A-Za-z0-9_.-]{1,128})/(?P<token>[0-9]+\.[0-9a-f]{32})/(?P<name>[A-Za-z0-9_.]+)$"
-)
 _FILES = re.compile(r"^(index\.m3u8|init\.mp4|seg\d+\.(ts|m4s))$")
 _TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -68,16 +65,16 @@ class MediaHttpApp:
         if kind == "lifespan":
             await _lifespan(receive, send)
             return
-        match = _PATH.match(scope.get("path", ""))
+        match = stream_path_parse(scope.get("path", ""))
         authorised = match is not None and token_verify(
-            match["token"], secret=self.secret, stream_id=match["stream"], now=self.clock()
+            match.token, secret=self.secret, stream_id=match.stream_id, now=self.clock()
         )
         if kind == "websocket":
-            await self._websocket(match["stream"] if match and authorised else None, match, receive, send)
+            await self._websocket(match.stream_id if match and authorised else None, match, receive, send)
             return
         if kind != "http":
             return
-        live = self.lookup(match["stream"]) if match is not None and authorised else None
+        live = self.lookup(match.stream_id) if match is not None and authorised else None
         if live is not None:
             live.http_requests += 1  # viewing activity: the gateway stops streams nobody fetches
         if match is None:
@@ -86,12 +83,12 @@ class MediaHttpApp:
             await _respond(send, 403, b"missing, invalid or expired token\n")
         elif scope.get("method") not in ("GET", "HEAD"):
             await _respond(send, 405, b"GET only\n")
-        elif match["name"] == "snapshot.jpg":
-            await self._snapshot(match["stream"], send)
-        elif _FILES.match(match["name"]):
+        elif match.name == "snapshot.jpg":
+            await self._snapshot(match.stream_id, send)
+        elif _FILES.match(match.name):
             if live is not None:
-                await _hls_requested(live, match["name"])
-            await self._file(match["stream"], match["name"], send, head=scope.get("method") == "HEAD")
+                await _hls_requested(live, match.name)
+            await self._file(match.stream_id, match.name, send, head=scope.get("method") == "HEAD")
         else:
             await _respond(send, 404, b"not found\n")
 
@@ -125,12 +122,14 @@ class MediaHttpApp:
             self._jpeg[stream_id] = (keyframe.pts, jpeg)
         await _respond(send, 200, jpeg, "image/jpeg", cache="no-cache")
 
-    async def _websocket(self, stream_id: str | None, match: Any, receive: Receive, send: Send) -> None:
+    async def _websocket(
+        self, stream_id: str | None, match: StreamPath | None, receive: Receive, send: Send
+    ) -> None:
         message = await receive()
         if message["type"] != "websocket.connect":
             return
         live = self.lookup(stream_id) if stream_id else None
-        if match is None or match["name"] != "live.mp4" or stream_id is None or live is None:
+        if match is None or match.name != "live.mp4" or stream_id is None or live is None:
             await send({"type": "websocket.close", "code": 4403 if stream_id is None else 4404})
             return
         await send({"type": "websocket.accept"})

@@ -22,9 +22,10 @@ import asyncio
 import contextlib
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from media.audio import SOURCE_DECODERS, AudioPacket, AudioTranscoder
 from media.fmp4 import Fmp4Fragmenter, content_type, mime_from_sps
@@ -33,10 +34,11 @@ from media.hls import HlsWriter
 from media.ps.frame import STREAM_TYPE_CODECS, Frame
 from media.session import StreamSession, VideoInfo
 from media.timestamps import Timeline
+from media.viewers import Fanout, Viewer
 
 logger = logging.getLogger(__name__)
 
-VIEWER_QUEUE = 512  # fragments; a viewer further behind than this is disconnected
+_Output = TypeVar("_Output", HlsWriter, Fmp4Fragmenter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,26 +53,6 @@ class OutputConfig:
     """Seconds the HLS writer keeps running after the last playlist or segment request."""
     fmp4_linger: float = 10.0
     """Seconds the fMP4 fragmenter keeps running after the last WebSocket viewer left."""
-
-
-class Viewer:
-    """A WebSocket client's queue of fMP4 fragments; None means the stream ended."""
-
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(VIEWER_QUEUE)
-        self.dropped = False
-
-    def offer(self, fragment: bytes | None) -> None:
-        if self.dropped:
-            return
-        try:
-            self.queue.put_nowait(fragment)
-        except asyncio.QueueFull:
-            # Too slow to keep up: end it rather than buffer without bound or skip frames silently.
-            self.dropped = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(None)
 
 
 class LiveStream:
@@ -88,7 +70,7 @@ class LiveStream:
         self.timeline = Timeline()
         self.keyframe: Frame | None = None
         self.gop = GopCache()
-        self.viewers: set[Viewer] = set()
+        self.fanout = Fanout()
         self.output_errors = 0
         self.datagrams = 0
         self.receive_errors = 0
@@ -99,8 +81,6 @@ class LiveStream:
         self.hls_requests = 0
         self.hls_starts = 0
         self.fmp4_starts = 0
-        self._init_published = False
-        self._priming: list[bytes] | None = None  # fragments of the kept group while it is written
         self._hls_requests_seen = 0
         self._hls_wanted = False  # requested while there was no group to prime a writer with
         self._hls_watched_at = 0.0
@@ -112,6 +92,10 @@ class LiveStream:
     @property
     def stream_id(self) -> str:
         return self.session.stream_id
+
+    @property
+    def viewers(self) -> set[Viewer]:
+        return self.fanout.viewers
 
     @property
     def video(self) -> VideoInfo | None:
@@ -200,31 +184,23 @@ class LiveStream:
         self._hls_watched_at = self._now()
         if not config.hls or not self.gop:
             return
-        group = self.gop.frames
-        first = group[0][0]
-        video = self.session.video
-        aac = self._start_audio(group)
-        try:
-            self.hls = HlsWriter(
+        started = self._output_start(
+            "HLS",
+            lambda codec, width, height, audio: HlsWriter(
                 self.directory,
-                first.codec,
-                video.width if video else None,
-                video.height if video else None,
+                codec,
+                width,
+                height,
                 segment_seconds=config.segment_seconds,
                 list_size=config.list_size,
-                audio=aac is not None,
-            )
-        except Exception:
-            self.output_errors += 1
-            logger.exception("stream %s: HLS output not started", self.stream_id)
-            self._stop_audio_if_unused()
+                audio=audio,
+            ),
+        )
+        if started is None:
             return
+        self.hls, primer = started
         self.hls_starts += 1
-        for frame, pts, dts in _interleave(group, aac or []):
-            if frame is not None:
-                self._write_hls(frame, pts, dts)
-            elif self.hls is not None:
-                self._write_audio_to(pts, hls=True)
+        self._prime(primer, hls=True)
 
     def _stop_hls(self) -> None:
         hls, self.hls = self.hls, None
@@ -239,37 +215,55 @@ class LiveStream:
         self._fmp4_watched_at = self._now()
         if not self.config.fmp4 or not self.gop:
             return
+        started = self._output_start(
+            "fMP4", lambda codec, width, height, audio: Fmp4Fragmenter(codec, width, height, audio=audio)
+        )
+        if started is None:
+            return
+        self.fmp4, primer = started
+        self.fmp4_starts += 1
+        self.fanout.priming_start()
+        self._prime(primer, hls=False)
+        primed = self.fanout.priming_end()
+        if primed and self.fmp4 is not None:
+            self.fanout.offer(b"".join(primed))
+
+    def _output_start(
+        self, label: str, make: Callable[[str, int | None, int | None, bool], _Output]
+    ) -> tuple[_Output, list[tuple[Frame | None, Any, int]]] | None:
+        """An output made for the kept group (`make(codec, width, height, audio)`) and what to
+        prime it with (see _interleave); None when it could not be made (counted and logged)."""
         group = self.gop.frames
-        first = group[0][0]
         video = self.session.video
         aac = self._start_audio(group)
+        width, height = (video.width, video.height) if video else (None, None)
+        output = self._output_make(label, lambda: make(group[0][0].codec, width, height, aac is not None))
+        if output is None:
+            self._stop_audio_if_unused()
+            return None
+        return output, _interleave(group, aac or [])
+
+    def _output_make(self, label: str, make: Callable[[], _Output]) -> _Output | None:
+        """`make()`, or None when it raised: counted and logged, and the stream carries on without it."""
         try:
-            self.fmp4 = Fmp4Fragmenter(
-                first.codec,
-                video.width if video else None,
-                video.height if video else None,
-                audio=aac is not None,
-            )
+            return make()
         except Exception:
             self.output_errors += 1
-            logger.exception("stream %s: fMP4 output not started", self.stream_id)
-            self._stop_audio_if_unused()
-            return
-        self.fmp4_starts += 1
-        self._init_published = False
-        self._priming = []
-        for frame, pts, dts in _interleave(group, aac or []):
+            logger.exception("stream %s: %s output not started", self.stream_id, label)
+            return None
+
+    def _prime(self, primer: list[tuple[Frame | None, Any, int]], *, hls: bool) -> None:
+        """Write the kept group, interleaved with its AAC, to the output just started."""
+        write = self._write_hls if hls else self._write_fmp4
+        for frame, pts, dts in primer:
             if frame is not None:
-                self._write_fmp4(frame, pts, dts)
-            elif self.fmp4 is not None:
-                self._write_audio_to(pts, hls=False)
-        primed, self._priming = self._priming, None
-        if primed and self.fmp4 is not None:
-            self._offer(b"".join(primed))
+                write(frame, pts, dts)
+            elif (self.hls if hls else self.fmp4) is not None:
+                self._write_audio_to(pts, hls=hls)
 
     def _stop_fmp4(self) -> None:
         fmp4, self.fmp4 = self.fmp4, None
-        self._init_published = False
+        self.fanout.init_sent = False
         if fmp4 is not None:
             fmp4.close()
         self._stop_audio_if_unused()
@@ -325,8 +319,9 @@ class LiveStream:
     def _start_audio_only_outputs(self) -> None:
         config = self.config
         if config.hls:
-            try:
-                self.hls = HlsWriter(
+            self.hls = self._output_make(
+                "HLS",
+                lambda: HlsWriter(
                     self.directory,
                     None,
                     None,
@@ -334,16 +329,10 @@ class LiveStream:
                     segment_seconds=config.segment_seconds,
                     list_size=config.list_size,
                     audio=True,
-                )
-            except Exception:
-                self.output_errors += 1
-                logger.exception("stream %s: HLS output not started", self.stream_id)
+                ),
+            )
         if config.fmp4:
-            try:
-                self.fmp4 = Fmp4Fragmenter(None, None, None, audio=True)
-            except Exception:
-                self.output_errors += 1
-                logger.exception("stream %s: fMP4 output not started", self.stream_id)
+            self.fmp4 = self._output_make("fMP4", lambda: Fmp4Fragmenter(None, None, None, audio=True))
 
     def _deliver_audio(self, frame: Frame) -> None:
         if self._audio_clock is not None:
@@ -414,19 +403,7 @@ class LiveStream:
             self._publish(fragments)
 
     def _publish(self, fragments: list[bytes]) -> None:
-        if not self._init_published and self.fmp4 is not None and self.fmp4.init is not None:
-            self._init_published = True
-            for viewer in self.viewers:
-                viewer.offer(self.fmp4.init)
-        if self._priming is not None:
-            self._priming += fragments
-            return
-        for fragment in fragments:
-            self._offer(fragment)
-
-    def _offer(self, chunk: bytes) -> None:
-        for viewer in self.viewers:
-            viewer.offer(chunk)
+        self.fanout.publish(self.fmp4.init if self.fmp4 is not None else None, fragments)
 
     # ---- viewers -------------------------------------------------------------------------
     def add_viewer(self) -> Viewer:
@@ -439,11 +416,11 @@ class LiveStream:
         group with audio, a fragment per video and per AAC frame, would not fit the queue.
         """
         viewer = Viewer()
-        self.viewers.add(viewer)
+        self.fanout.viewers.add(viewer)
         if self.fmp4 is None:
             if not self.closed:
                 self._start_fmp4()
-        elif self._init_published and self.fmp4.init is not None:
+        elif self.fanout.init_sent and self.fmp4.init is not None:
             viewer.offer(self.fmp4.init)
             group = self.fmp4.replay(self.gop.frames, self._aac)
             if group:
@@ -451,7 +428,7 @@ class LiveStream:
         return viewer
 
     def remove_viewer(self, viewer: Viewer) -> None:
-        self.viewers.discard(viewer)
+        self.fanout.viewers.discard(viewer)
 
     @property
     def has_audio(self) -> bool:
@@ -483,9 +460,7 @@ class LiveStream:
             self._publish(self.fmp4.close())
         if self.hls is not None:
             self.hls.close()
-        for viewer in self.viewers:
-            viewer.offer(None)
-        self.viewers.clear()
+        self.fanout.end()
         self.gop.clear()
         self.ready.set()
         self.hls_ready.set()  # wake playlist requests: they find the files or a 404

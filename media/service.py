@@ -13,6 +13,7 @@ import json
 import logging
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -66,6 +67,24 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
+def http_server(*, worker: MediaWorker, output_dir: Path, secret: str) -> uvicorn.Server:
+    """The worker's browser-facing HTTP/WebSocket server, to run in the caller's loop on its socket."""
+    app = MediaHttpApp(lookup=worker.streams.get, output_dir=output_dir, secret=secret)
+    return _EmbeddedServer(
+        uvicorn.Config(
+            app,
+            loop="none",
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=2,
+            # H.264/H.265 fragments do not compress: permessage-deflate only burnt CPU (about half
+            # of a watched stream's, bench/media_ingest.py).
+            ws_per_message_deflate=False,
+        )
+    )
+
+
 class MediaWorkerService(Service):
     kind = MEDIA_WORKER
     bus_wait = 1.0  # seconds a BLPOP blocks; also how long shutdown may wait for it
@@ -92,7 +111,7 @@ class MediaWorkerService(Service):
         self.bus = BusServer(self.redis, bus_target(self.instance), self.worker.handlers())
         self._tasks: list[asyncio.Task[Any]] = []
         self._requests: set[asyncio.Task[None]] = set()
-        self._http: _EmbeddedServer | None = None
+        self._http: uvicorn.Server | None = None
 
     @property
     def streams(self) -> dict[str, Any]:
@@ -106,21 +125,8 @@ class MediaWorkerService(Service):
         sock.bind((host.strip("[]"), int(port)))
         bound = sock.getsockname()
         self.http_address = f"{host}:{bound[1]}"
-        app = MediaHttpApp(
-            lookup=self.worker.streams.get, output_dir=self.config.output_dir, secret=settings.SECRET_KEY
-        )
-        self._http = _EmbeddedServer(
-            uvicorn.Config(
-                app,
-                loop="none",
-                lifespan="off",
-                log_level="warning",
-                access_log=False,
-                timeout_graceful_shutdown=2,
-                # H.264/H.265 fragments do not compress: permessage-deflate only burnt CPU (about half
-                # of a watched stream's, bench/media_ingest.py).
-                ws_per_message_deflate=False,
-            )
+        self._http = http_server(
+            worker=self.worker, output_dir=self.config.output_dir, secret=settings.SECRET_KEY
         )
         loop = asyncio.get_running_loop()
         self._tasks = [
