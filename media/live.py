@@ -256,9 +256,11 @@ class LiveStream:
         """Write the kept group, interleaved with its AAC, to the output just started."""
         write = self._write_hls if hls else self._write_fmp4
         for frame, pts, dts in primer:
+            if (self.hls if hls else self.fmp4) is None:
+                return  # a failed write switched the output off part-way through
             if frame is not None:
                 write(frame, pts, dts)
-            elif (self.hls if hls else self.fmp4) is not None:
+            else:
                 self._write_audio_to(pts, hls=hls)
 
     def _stop_fmp4(self) -> None:

@@ -67,6 +67,25 @@ def test_an_output_that_cannot_start_is_counted_and_the_others_keep_working(tmp_
     assert live.keyframe is not None and live.snapshot(1.0)["video_frames"] > 0
 
 
+def test_an_output_failing_while_it_is_primed_is_switched_off_and_the_stream_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = _live(tmp_path / "out")
+    packets = d1_rtp_packets(vector_path(D1_RTP))
+    now = _feed(live, packets[:700], 0.0)
+    assert len(live.gop) > 1  # priming writes several frames
+
+    def disk_full(*_: object) -> None:
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr("media.hls.HlsWriter.write", disk_full)
+    live.request_hls()
+    assert live.hls is None and live.output_errors == 1
+    viewer = live.add_viewer()
+    _feed(live, packets[700:760], now)
+    assert live.fmp4 is not None and _drain(viewer.queue)
+
+
 def test_a_viewer_that_falls_too_far_behind_is_ended_not_buffered_forever(tmp_path: Path) -> None:
     live = _live(tmp_path / "out", hls=False)
     viewer = live.add_viewer()
