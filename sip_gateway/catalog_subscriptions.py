@@ -18,7 +18,7 @@ from sip_gateway.core.message import Request, Response
 from sip_gateway.core.subscription import Subscriber
 from sip_gateway.endpoint import SipEndpoint
 from sip_gateway.manscdp import build as manscdp_build
-from sip_gateway.outbound import MANSCDP, LocalIdentity
+from sip_gateway.outbound import MANSCDP, LocalIdentity, new_branch
 from sip_gateway.registrar import Registration
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class CatalogSubscriptions:
             expires=self.expires,
         )
         request = subscriber.subscribe(
-            branch=f"z9hG4bK{secrets.token_hex(8)}",
+            branch=new_branch(),
             body=manscdp_build.query_catalog(sn, device_id),
             content_type=MANSCDP,
         )
@@ -74,7 +74,7 @@ class CatalogSubscriptions:
         subscriber = self.by_device.get(registration.device_id)
         if subscriber is None or subscriber.dialog is None:
             return False
-        request = subscriber.refresh(branch=f"z9hG4bK{secrets.token_hex(8)}", now=self.endpoint.now())
+        request = subscriber.refresh(branch=new_branch(), now=self.endpoint.now())
         return await self._send(subscriber, request, registration)
 
     async def _send(self, subscriber: Subscriber, request: Request, registration: Registration) -> bool:

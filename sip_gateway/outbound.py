@@ -22,6 +22,11 @@ class LocalIdentity:
     port: int
 
 
+def new_branch() -> str:
+    """A fresh Via branch: the RFC 3261 magic cookie and 64 random bits."""
+    return f"z9hG4bK{secrets.token_hex(8)}"
+
+
 class RequestFactory:
     def __init__(self, identity: LocalIdentity) -> None:
         self.identity = identity
@@ -53,7 +58,7 @@ class RequestFactory:
             via_host=me.host,
             via_port=me.port,
             transport="TCP" if peer[0] == "tcp" else "UDP",
-            branch=f"z9hG4bK{secrets.token_hex(8)}",
+            branch=new_branch(),
             contact=f"<sip:{me.sip_id}@{me.host}:{me.port}>" if method in ("SUBSCRIBE", "INVITE") else None,
             body=body,
             content_type=content_type if body else None,
