@@ -27,6 +27,12 @@ def new_branch() -> str:
     return f"z9hG4bK{secrets.token_hex(8)}"
 
 
+def device_uri(device_id: str, peer: Peer) -> str:
+    """The SIP URI of a device at the address it registered from (an IPv6 host in brackets)."""
+    host = f"[{peer[1]}]" if ":" in peer[1] else peer[1]
+    return f"sip:{device_id}@{host}:{peer[2]}"
+
+
 class RequestFactory:
     def __init__(self, identity: LocalIdentity) -> None:
         self.identity = identity
@@ -47,10 +53,9 @@ class RequestFactory:
     ) -> Request:
         """A request to a device outside any dialog, built by the SIP core's `build_request`."""
         me = self.identity
-        host = f"[{peer[1]}]" if ":" in peer[1] else peer[1]
         return build_request(
             method,
-            f"sip:{device_id}@{host}:{peer[2]}",
+            device_uri(device_id, peer),
             from_addr=f"<sip:{me.sip_id}@{me.domain}>;tag={from_tag or secrets.token_hex(5)}",
             to_addr=f"<sip:{device_id}@{me.domain}>",
             call_id=call_id or f"{secrets.token_hex(10)}@{me.host}",
