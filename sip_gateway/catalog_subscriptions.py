@@ -18,7 +18,7 @@ from sip_gateway.core.message import Request, Response
 from sip_gateway.core.subscription import Subscriber
 from sip_gateway.endpoint import SipEndpoint
 from sip_gateway.manscdp import build as manscdp_build
-from sip_gateway.outbound import MANSCDP, LocalIdentity
+from sip_gateway.outbound import MANSCDP, LocalIdentity, device_uri, new_branch
 from sip_gateway.registrar import Registration
 
 logger = logging.getLogger(__name__)
@@ -49,10 +49,9 @@ class CatalogSubscriptions:
         """Subscribe to a device's catalog changes; False when the device refuses or is silent."""
         me, device_id, peer = self.identity, registration.device_id, registration.peer
         self.forget(device_id)
-        host = f"[{peer[1]}]" if ":" in peer[1] else peer[1]
         subscriber = Subscriber(
             event=f"Catalog;id={next(self._ids)}",
-            target_uri=f"sip:{device_id}@{host}:{peer[2]}",
+            target_uri=device_uri(device_id, peer),
             from_addr=NameAddress(f"sip:{me.sip_id}@{me.domain}"),
             to_addr=NameAddress(f"sip:{device_id}@{me.domain}"),
             call_id=f"{secrets.token_hex(10)}@{me.host}",
@@ -62,7 +61,7 @@ class CatalogSubscriptions:
             expires=self.expires,
         )
         request = subscriber.subscribe(
-            branch=f"z9hG4bK{secrets.token_hex(8)}",
+            branch=new_branch(),
             body=manscdp_build.query_catalog(sn, device_id),
             content_type=MANSCDP,
         )
@@ -74,7 +73,7 @@ class CatalogSubscriptions:
         subscriber = self.by_device.get(registration.device_id)
         if subscriber is None or subscriber.dialog is None:
             return False
-        request = subscriber.refresh(branch=f"z9hG4bK{secrets.token_hex(8)}", now=self.endpoint.now())
+        request = subscriber.refresh(branch=new_branch(), now=self.endpoint.now())
         return await self._send(subscriber, request, registration)
 
     async def _send(self, subscriber: Subscriber, request: Request, registration: Registration) -> bool:

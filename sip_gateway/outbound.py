@@ -22,6 +22,17 @@ class LocalIdentity:
     port: int
 
 
+def new_branch() -> str:
+    """A fresh Via branch: the RFC 3261 magic cookie and 64 random bits."""
+    return f"z9hG4bK{secrets.token_hex(8)}"
+
+
+def device_uri(device_id: str, peer: Peer) -> str:
+    """The SIP URI of a device at the address it registered from (an IPv6 host in brackets)."""
+    host = f"[{peer[1]}]" if ":" in peer[1] else peer[1]
+    return f"sip:{device_id}@{host}:{peer[2]}"
+
+
 class RequestFactory:
     def __init__(self, identity: LocalIdentity) -> None:
         self.identity = identity
@@ -42,10 +53,9 @@ class RequestFactory:
     ) -> Request:
         """A request to a device outside any dialog, built by the SIP core's `build_request`."""
         me = self.identity
-        host = f"[{peer[1]}]" if ":" in peer[1] else peer[1]
         return build_request(
             method,
-            f"sip:{device_id}@{host}:{peer[2]}",
+            device_uri(device_id, peer),
             from_addr=f"<sip:{me.sip_id}@{me.domain}>;tag={from_tag or secrets.token_hex(5)}",
             to_addr=f"<sip:{device_id}@{me.domain}>",
             call_id=call_id or f"{secrets.token_hex(10)}@{me.host}",
@@ -53,7 +63,7 @@ class RequestFactory:
             via_host=me.host,
             via_port=me.port,
             transport="TCP" if peer[0] == "tcp" else "UDP",
-            branch=f"z9hG4bK{secrets.token_hex(8)}",
+            branch=new_branch(),
             contact=f"<sip:{me.sip_id}@{me.host}:{me.port}>" if method in ("SUBSCRIBE", "INVITE") else None,
             body=body,
             content_type=content_type if body else None,

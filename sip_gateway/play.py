@@ -34,7 +34,7 @@ from sip_gateway.core.message import Request, Response
 from sip_gateway.core.responses import make_response
 from sip_gateway.endpoint import SipEndpoint, SipTimeout
 from sip_gateway.media_workers import MediaWorkers, pick_worker, worker_http_base
-from sip_gateway.outbound import RequestFactory
+from sip_gateway.outbound import RequestFactory, new_branch
 from sip_gateway.registrar import Registrar
 from sip_gateway.sdp import Transport, build_offer, make_ssrc, parse_answer, ssrc_to_rtp
 from sip_gateway.streams import LiveSession, StreamTable
@@ -60,10 +60,6 @@ class PlayConfig:
     invite_timeout: float = 10.0
     rtp_timeout: float | None = None  # None: the media worker's own setting
     bus_timeout: float = 5.0
-
-
-def _branch() -> str:
-    return f"z9hG4bK{secrets.token_hex(8)}"
 
 
 class Player:
@@ -248,7 +244,7 @@ class Player:
             dialog = Dialog.uac(request, response, local)
         except ValueError as exc:
             raise CommandFailed(f"unusable 2xx to the INVITE: {exc}", status=502) from exc
-        ack = dialog.on_invite_response(response, branch=_branch())
+        ack = dialog.on_invite_response(response, branch=new_branch())
         session.dialog = dialog
         answer = parse_answer(response.body)
         if answer.ssrc and answer.ssrc != session.ssrc:
@@ -293,7 +289,7 @@ class Player:
         self.table.release_sequence(session.sequence)
         dialog = session.dialog
         if dialog is not None and dialog.state != TERMINATED:
-            bye = dialog.request("BYE", branch=_branch())
+            bye = dialog.request("BYE", branch=new_branch())
             self._spawn(self._send_bye(session, bye))
         if media_open:
             try:

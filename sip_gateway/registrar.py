@@ -130,15 +130,15 @@ class Registrar:
             return RegisterDecision(Outcome.UNREGISTERED, self._ok(request, 0, contact, version), "unregistered")
         granted = min(max(expires if expires is not None else self.default_expires, MIN_EXPIRES), MAX_EXPIRES)
         registration = Registration(
-            device_id,
-            peer,
-            contact or f"<sip:{device_id}@{peer[1]}:{peer[2]}>",
-            call_id,
-            granted,
-            now + granted,
-            now,
-            (headers.get("User-Agent") or "")[:128],
-            (version or "")[:8],
+            device_id=device_id,
+            peer=peer,
+            contact=contact or f"<sip:{device_id}@{peer[1]}:{peer[2]}>",
+            call_id=call_id,
+            expires=granted,
+            expires_at=now + granted,
+            last_seen=now,
+            user_agent=(headers.get("User-Agent") or "")[:128],
+            gb_version=(version or "")[:8],
         )
         fresh = existing is None or existing.expires_at < now
         self.registrations[device_id] = registration

@@ -227,20 +227,7 @@ class Dialog:
 
     def _ack(self, branch: str) -> Request:
         # RFC 3261 13.2.2.4: the CSeq number of the INVITE, a new branch, the dialog's route.
-        return build_request(
-            "ACK",
-            self.remote_target,
-            from_addr=self.local_uri,
-            to_addr=self.remote_uri,
-            call_id=self.call_id,
-            cseq=self.invite_cseq,
-            via_host=self.local.host,
-            via_port=self.local.port,
-            transport=self.local.transport,
-            branch=branch,
-            contact=self.contact,
-            route=self.route_set,
-        )
+        return self._build("ACK", self.invite_cseq, branch=branch)
 
     # ---------------------------------------------------------------- requests we send
     def request(
@@ -256,13 +243,28 @@ class Dialog:
         self.local_seq += 1
         if method == "BYE":
             self.state = TERMINATED
+        return self._build(
+            method, self.local_seq, branch=branch, body=body, content_type=content_type, extra_headers=extra_headers
+        )
+
+    def _build(
+        self,
+        method: str,
+        cseq: int,
+        *,
+        branch: str,
+        body: bytes = b"",
+        content_type: str | None = None,
+        extra_headers: Iterable[tuple[str, str]] = (),
+    ) -> Request:
+        """A request on the dialog's identifiers, target and route set, with the given CSeq number."""
         return build_request(
             method,
             self.remote_target,
             from_addr=self.local_uri,
             to_addr=self.remote_uri,
             call_id=self.call_id,
-            cseq=self.local_seq,
+            cseq=cseq,
             via_host=self.local.host,
             via_port=self.local.port,
             transport=self.local.transport,

@@ -309,27 +309,10 @@ def _plain_params(text: str) -> Params:
 def sip_user(name_addr: str) -> str | None:
     """The user part of the sip/sips URI in a From/To value: ``NameAddress.parse(value).sip_uri.user``,
     raising SipParseError alike, without building either for the usual shape."""
-    recent_text, recent = _recent_user
-    if recent_text == name_addr:
-        return recent
     plain = _PLAIN_SIP_USER.fullmatch(name_addr)
     if plain is not None:
         return plain.group(1)
     return NameAddress.parse(name_addr).sip_uri.user
-
-
-def check_sender(value: str) -> None:
-    """``check_name_addr`` for From: the user part found on the way is remembered, for the
-    ``sip_user`` the registrar and the application ask of the same value next."""
-    global _recent_user
-    plain = _PLAIN_SIP_USER.fullmatch(value)
-    if plain is None:
-        check_name_addr(value)
-    else:
-        _recent_user = (value, plain.group(1))
-
-
-_recent_user: tuple[str | None, str | None] = (None, None)
 
 
 def check_vias(values: list[str]) -> None:

@@ -21,7 +21,6 @@ from sip_gateway.core.header_values import (
     NameAddress,
     Via,
     check_name_addr,
-    check_sender,
     check_vias,
     cseq_method,
     is_token,
@@ -373,7 +372,7 @@ def _check_headers(block: _HeaderBlock, method: str | None) -> list[str]:
         raise SipParseError("empty Call-ID")
     fields = block.fields
     check_vias([value for key, _, value in fields if key == "via"])
-    check_sender(first["from"])
+    check_name_addr(first["from"])
     check_name_addr(first["to"])
     if "content-length" not in first:
         return []

@@ -100,7 +100,9 @@ class TransactionLayer:
         core = self._core
         headers = request.headers
         first_via = headers.get("Via") or ""
-        via = Via.parse(split_list(first_via)[0])  # the one the parser checked last: not parsed again
+        # With one Via (a device's request) the parser checked this value last, so Via.parse
+        # returns what it remembered; behind a proxy the last one checked is the bottom Via.
+        via = Via.parse(split_list(first_via)[0])
         if request.method == "ACK":
             txn = core.server.get(server_key(request, via, "INVITE"))
             if isinstance(txn, ServerTransaction) and txn.on_ack(now):

@@ -17,7 +17,7 @@ from sip_gateway.core import message as message_module
 from sip_gateway.core.digest import HmacSha256, _fast_params, _tidy_params, md5_hex
 from sip_gateway.core.errors import SipParseError
 from sip_gateway.core.frozen import quick_init
-from sip_gateway.core.header_values import NameAddress, Via, check_sender, check_vias, sip_user
+from sip_gateway.core.header_values import NameAddress, Via, check_name_addr, check_vias, sip_user
 from sip_gateway.core.headers import Headers
 from sip_gateway.core.message import parse_message
 from tests.vectors import vector_path
@@ -285,7 +285,7 @@ def test_a_via_parsed_twice_in_a_row_is_the_same_value() -> None:
     "value", ["<sip:34020000001320000264@3402000000>;tag=1", '"IPC" <sip:a@b>', "sip:user@host;tag=2", "<tel:123>"]
 )
 def test_the_sender_checked_by_the_parser_gives_the_device_id_the_general_reader_gives(value: str) -> None:
-    check_sender(value)
+    check_name_addr(value)
     assert outcome(sip_user, value) == outcome(general_user, value)
-    check_sender("<sip:other@3402000000>")
+    check_name_addr("<sip:other@3402000000>")
     assert outcome(sip_user, value) == outcome(general_user, value)
