@@ -20,6 +20,7 @@ from sip_gateway.core.errors import SipParseError
 from sip_gateway.core.frozen import quick_init
 from sip_gateway.core.message import Request, Response
 from sip_gateway.core.responses import make_response
+from sip_gateway.outbound import device_uri
 from sip_gateway.transport import Peer
 
 logger = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ class Registrar:
         registration = Registration(
             device_id=device_id,
             peer=peer,
-            contact=contact or f"<sip:{device_id}@{peer[1]}:{peer[2]}>",
+            contact=contact or f"<{device_uri(device_id, peer)}>",
             call_id=call_id,
             expires=granted,
             expires_at=now + granted,

@@ -230,3 +230,13 @@ def test_every_answer_carries_its_own_digit_only_to_tag():
     tags = [response.to_addr.tag for response in (challenge, ok)]
     assert all(tag and tag.isdigit() for tag in tags)
     assert tags[0] != tags[1]
+
+
+def test_a_register_without_contact_is_reached_at_its_source_address_ipv6_in_brackets():
+    gate = registrar()
+    peer = ("udp", "::1", 5062)
+    challenge = gate.handle(register(), peer, now=100).response
+    request = answer(challenge, cseq=2)
+    request.headers.remove("Contact")
+    assert gate.handle(request, peer, now=101).outcome is Outcome.REGISTERED
+    assert gate.get(DEVICE).contact == f"<sip:{DEVICE}@[::1]:5062>"
