@@ -14,7 +14,7 @@ from pathlib import Path
 import av
 import pytest
 
-from gbsim.config import DeviceConfig, Timing, channel_ids, device_ids
+from gbsim.config import DeviceConfig, Timing, device_configs
 from gbsim.runner import Simulator
 from gbsim.stream.clip import Clip
 from media.rtp.framing import TcpFramer
@@ -30,19 +30,17 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 def configs(count: int, channels: int, transport: str) -> list[DeviceConfig]:
     timing = Timing(expires=60, keepalive_interval=0.3, request_timeout=5)
-    return [
-        DeviceConfig(
-            device_id=dev,
-            channel_ids=channel_ids("34020000", i, channels),
-            server_id=SERVER_ID,
-            domain=DOMAIN,
-            password=PASSWORD,
-            transport=transport,
-            catalog_per_message=1,
-            timing=timing,
-        )
-        for i, dev in enumerate(device_ids("34020000", count))
-    ]
+    return device_configs(
+        "34020000",
+        count,
+        channels,
+        server_id=SERVER_ID,
+        domain=DOMAIN,
+        password=PASSWORD,
+        transport=transport,
+        catalog_per_message=1,
+        timing=timing,
+    )
 
 
 class RtpSink(asyncio.DatagramProtocol):
