@@ -80,7 +80,6 @@ class DeviceCore:
         self._subscriptions = Subscriptions()
         self._sn = 0
         self._now_hint = 0.0  # the time of the last call in: request deadlines count from it
-        self.received: dict[str, int] = {}
 
     # -- driving ------------------------------------------------------------------
     def start(self, now: float) -> None:
@@ -156,9 +155,7 @@ class DeviceCore:
     # -- requests from the platform -------------------------------------------------
     def on_request(self, request: Request, now: float) -> None:
         self._now_hint = now
-        method = request.method
-        self.received[method] = self.received.get(method, 0) + 1
-        handler = getattr(self, f"_on_{method.lower()}", None)
+        handler = getattr(self, f"_on_{request.method.lower()}", None)
         if handler is None:
             self._respond(request, 405, headers=[("Allow", ALLOW)])
             return
