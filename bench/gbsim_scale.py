@@ -23,7 +23,7 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from gbsim.config import DeviceConfig, Timing, channel_ids, device_ids  # noqa: E402
+from gbsim.config import Timing, device_configs  # noqa: E402
 from gbsim.runner import Simulator  # noqa: E402
 from sip_gateway.core.digest import DigestServer  # noqa: E402
 from sip_gateway.core.message import Request  # noqa: E402
@@ -88,17 +88,15 @@ def _run(coro: Coroutine[Any, Any, None]) -> None:
 
 async def simulate(args: argparse.Namespace, port: int) -> None:
     timing = Timing(expires=3600, keepalive_interval=args.keepalive, request_timeout=32)
-    configs = [
-        DeviceConfig(
-            device_id=dev,
-            channel_ids=channel_ids("34020000", i, args.channels),
-            server_id=SERVER_ID,
-            domain=DOMAIN,
-            password=PASSWORD,
-            timing=timing,
-        )
-        for i, dev in enumerate(device_ids("34020000", args.devices))
-    ]
+    configs = device_configs(
+        "34020000",
+        args.devices,
+        args.channels,
+        server_id=SERVER_ID,
+        domain=DOMAIN,
+        password=PASSWORD,
+        timing=timing,
+    )
     cpu0, t0 = time.process_time(), time.perf_counter()
     sim = Simulator(
         configs, platform=("udp", "127.0.0.1", port), sockets=args.sockets, ramp=args.ramp, seed=1

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from gbsim.config import DeviceConfig, Timing, channel_ids, device_ids
+from gbsim.config import DeviceConfig, Timing, device_configs
 from gbsim.profiles import PROFILES
 from gbsim.runner import Simulator
 from gbsim.stream.clip import Clip, clip_from_ps_file
@@ -86,26 +86,23 @@ def configs_from_args(args: argparse.Namespace) -> list[DeviceConfig]:
         keepalive_misses=args.keepalive_misses,
         retry_max=args.retry_max,
     )
-    ids = device_ids(
-        args.civil_code, args.devices, first_serial=args.first_serial, type_code=args.device_type
+    return device_configs(
+        args.civil_code,
+        args.devices,
+        args.channels,
+        first_serial=args.first_serial,
+        first_channel=(args.first_serial - 1) * args.channels + 1,
+        type_code=args.device_type,
+        server_id=args.server_id,
+        domain=domain,
+        password=args.password,
+        transport=args.transport,
+        profile=PROFILES[args.profile],
+        charset=args.charset,
+        catalog_per_message=args.catalog_per_message,
+        record_segment=args.record_segment,
+        timing=timing,
     )
-    first_channel = (args.first_serial - 1) * args.channels + 1
-    return [
-        DeviceConfig(
-            device_id=device_id,
-            channel_ids=channel_ids(args.civil_code, index, args.channels, first_serial=first_channel),
-            server_id=args.server_id,
-            domain=domain,
-            password=args.password,
-            transport=args.transport,
-            profile=PROFILES[args.profile],
-            charset=args.charset,
-            catalog_per_message=args.catalog_per_message,
-            record_segment=args.record_segment,
-            timing=timing,
-        )
-        for index, device_id in enumerate(ids)
-    ]
 
 
 def clip_from_args(args: argparse.Namespace) -> Clip | None:

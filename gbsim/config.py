@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from gbsim.profiles import PROFILES, Profile
 from sip_gateway.manscdp.xml_encode import Charset
@@ -69,6 +70,29 @@ def channel_ids(
     if base + channels - 1 > 999999:
         raise ValueError("too many channels for a 6-digit serial")
     return tuple(f"{civil_code}001310{base + i:06d}" for i in range(channels))
+
+
+def device_configs(
+    civil_code: str,
+    count: int,
+    channels: int,
+    *,
+    first_serial: int = 1,
+    first_channel: int = 1,
+    type_code: str = "118",
+    **fields: Any,
+) -> list[DeviceConfig]:
+    """`count` devices with `channels` channels each, numbered as `device_ids` and `channel_ids`
+    number them; `fields` (server, credentials, timing, ...) are the same for every device."""
+    ids = device_ids(civil_code, count, first_serial=first_serial, type_code=type_code)
+    return [
+        DeviceConfig(
+            device_id=device_id,
+            channel_ids=channel_ids(civil_code, index, channels, first_serial=first_channel),
+            **fields,
+        )
+        for index, device_id in enumerate(ids)
+    ]
 
 
 def channel_name(index: int) -> str:

@@ -69,8 +69,8 @@ class DeviceCore:
         self.wall_offset = wall_offset
         self.video_codec = video_codec
         self.reg = Registration(cfg, self.ids, self.rng, self._send_tracked, self._registration_notice)
-        # (Call-ID, CSeq number) -> (kind, deadline, method)
-        self._pending: dict[tuple[str, int], tuple[str, float, str]] = {}
+        # (Call-ID, CSeq number) -> (kind, deadline)
+        self._pending: dict[tuple[str, int], tuple[str, float]] = {}
         # MESSAGEs and NOTIFYs sent one at a time, each after the previous one's answer; each
         # entry yields its requests as they are due, and `_ahead` is the next one made early.
         self._queue: deque[Iterator[Request]] = deque()
@@ -80,7 +80,6 @@ class DeviceCore:
         self._subscriptions = Subscriptions()
         self._sn = 0
         self._now_hint = 0.0  # the time of the last call in: request deadlines count from it
-        self.received: dict[str, int] = {}
 
     # -- driving ------------------------------------------------------------------
     def start(self, now: float) -> None:
@@ -112,15 +111,12 @@ class DeviceCore:
                 break
             expired.append(key)
         for key in expired:
-            kind, _, _ = self._pending.pop(key)
+            kind, _ = self._pending.pop(key)
             self._failed(kind, now)
         self.reg.on_timer(now)
 
     def wall(self, now: float) -> datetime:
         return datetime.fromtimestamp(now + self.wall_offset)
-
-    def owns(self, user: str) -> bool:
-        return user == self.cfg.device_id or user in self.state.channels
 
     # -- responses to our requests --------------------------------------------------
     def on_response(self, response: Response, now: float) -> None:
@@ -159,9 +155,7 @@ class DeviceCore:
     # -- requests from the platform -------------------------------------------------
     def on_request(self, request: Request, now: float) -> None:
         self._now_hint = now
-        method = request.method
-        self.received[method] = self.received.get(method, 0) + 1
-        handler = getattr(self, f"_on_{method.lower()}", None)
+        handler = getattr(self, f"_on_{request.method.lower()}", None)
         if handler is None:
             self._respond(request, 405, headers=[("Allow", ALLOW)])
             return
@@ -395,7 +389,7 @@ class DeviceCore:
 
     def _send_tracked(self, request: Request, kind: str) -> None:
         deadline = self._now_hint + self.cfg.timing.request_timeout
-        self._pending[(request.call_id, request.cseq.number)] = (kind, deadline, request.method)
+        self._pending[(request.call_id, request.cseq.number)] = (kind, deadline)
         self.outbox.append(SendRequest(request))
 
     def _registration_notice(self, registered: bool, reason: str) -> None:

@@ -42,8 +42,8 @@ class RegState(enum.Enum):
 class Registration:
     __slots__ = (
         "cfg", "ids", "rng", "send", "notice", "state", "call_id", "from_tag", "cseq",
-        "auth_tried", "failures", "deadline", "ka_deadline", "ka_misses", "ka_sn", "granted",
-        "registered_at", "registrations", "digest", "last_uri", "unregistering", "ka_template",
+        "auth_tried", "failures", "deadline", "ka_deadline", "ka_misses", "ka_sn",
+        "registrations", "digest", "unregistering", "ka_template",
     )  # fmt: skip
 
     def __init__(
@@ -64,17 +64,19 @@ class Registration:
         self.ka_deadline = math.inf
         self.ka_misses = 0
         self.ka_sn = 0
-        self.granted = cfg.timing.expires
-        self.registered_at: float | None = None
         self.registrations = 0
         self.digest = DigestClient(cfg.device_id, cfg.password)
-        self.last_uri = ""
         self.unregistering = False
         self.ka_template = b""
 
     @property
     def registered(self) -> bool:
         return self.state is RegState.REGISTERED
+
+    @property
+    def server_uri(self) -> str:
+        """The platform's URI: where REGISTER and out-of-dialog MESSAGEs go."""
+        return f"sip:{self.cfg.server_id}@{self.cfg.domain}"
 
     @property
     def next_deadline(self) -> float:
@@ -167,7 +169,6 @@ class Registration:
         if expires is None and self.state is not RegState.REGISTERED:
             self.state = RegState.REGISTERING
         self.cseq += 1
-        uri = f"sip:{cfg.server_id}@{cfg.domain}"
         aor = f"<sip:{cfg.device_id}@{cfg.domain}>"
         extra = [("Expires", str(cfg.timing.expires if expires is None else expires))]
         if cfg.profile.gb_version:
@@ -176,7 +177,7 @@ class Registration:
             extra.insert(0, ("Proxy-Authorization" if proxy else "Authorization", authorization))
         request = build_request(
             "REGISTER",
-            uri,
+            self.server_uri,
             via=via_value(cfg.transport, cfg.local_host, cfg.local_port, self.ids.branch()),
             from_value=f"{aor};tag={self.from_tag}",
             to_value=aor,
@@ -186,14 +187,13 @@ class Registration:
             user_agent=cfg.profile.user_agent,
             extra=extra,
         )
-        self.last_uri = uri
         self.send(request, "register")
 
     def _answer_challenge(self, header: str, status: int, now: float) -> bool:
         try:
             challenge = DigestChallenge.parse(header)
             value = self.digest.authorization(
-                challenge, method="REGISTER", uri=self.last_uri, cnonce=self.ids.cnonce()
+                challenge, method="REGISTER", uri=self.server_uri, cnonce=self.ids.cnonce()
             )
         except SipParseError:
             return False
@@ -211,14 +211,13 @@ class Registration:
             contacts = response.contacts
             param = contacts[0].param("expires") if contacts else None
             granted = int(param) if param and param.isdigit() else self.cfg.timing.expires
-        self.granted = max(granted, 1)
+        granted = max(granted, 1)
         first = self.state is not RegState.REGISTERED
         self.state = RegState.REGISTERED
         self.failures = 0
         self.auth_tried = False
-        self.deadline = now + self.granted * self.cfg.timing.refresh_ratio
+        self.deadline = now + granted * self.cfg.timing.refresh_ratio
         if first:
-            self.registered_at = now
             self.registrations += 1
             self.ka_misses = 0
             self.ka_deadline = now + self.cfg.timing.keepalive_interval
@@ -246,7 +245,7 @@ class Registration:
         cfg = self.cfg
         return build_request(
             "MESSAGE",
-            f"sip:{cfg.server_id}@{cfg.domain}",
+            self.server_uri,
             via=via_value(cfg.transport, cfg.local_host, cfg.local_port, self.ids.branch()),
             from_value=f"<sip:{cfg.device_id}@{cfg.domain}>;tag={self.ids.tag()}",
             to_value=f"<sip:{cfg.server_id}@{cfg.domain}>",

@@ -53,7 +53,6 @@ class MediaOutputs:
         self.rng = random.Random()
         self.started = 0
         self.packets = 0
-        self.bytes = 0
 
     # -- called from the device core (synchronously) --------------------------------
     def allocate(self, call_id: str, transport: Transport) -> int:
@@ -167,7 +166,6 @@ class MediaOutputs:
 
     def _write(self, stream: _Stream, packets: list[bytes]) -> None:
         self.packets += len(packets)
-        self.bytes += sum(len(p) for p in packets)
         if stream.writer is not None:
             transport = stream.writer.transport
             if transport.is_closing() or transport.get_write_buffer_size() > MAX_TCP_BUFFER:

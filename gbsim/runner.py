@@ -30,6 +30,7 @@ from gbsim.actions import (
 from gbsim.config import DeviceConfig
 from gbsim.device import DeviceCore
 from gbsim.rtp_out import MediaOutputs
+from gbsim.sipmsg import request_user
 from gbsim.stream.clip import Clip
 from sip_gateway.core.message import Request, Response
 from sip_gateway.core.responses import make_response
@@ -196,11 +197,7 @@ class Simulator:
     def _on_request(self, endpoint_index: int, event: RequestReceived) -> None:
         request = event.request
         self.methods[request.method] += 1
-        try:
-            user = request.sip_uri.user or ""
-        except ValueError:
-            user = ""
-        index = self.owner.get(user)
+        index = self.owner.get(request_user(request))
         if index is None:
             index = self.owner.get(request.to_addr.sip_uri.user or "")
         # Answers go out through the endpoint that holds the server transaction.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from gbsim.sipmsg import DialogRef
+from gbsim.sipmsg import DialogRef, request_user
 from sip_gateway.core.message import Request
 from sip_gateway.sdp import MediaFormat, Transport, build_answer, parse_offer, ssrc_to_rtp
 from sip_gateway.sdp.model import GbSdp
@@ -149,10 +149,7 @@ def invited_channel(request: Request, device_id: str, channels: Collection[str])
     An INVITE to the device ID itself (single-channel IPCs are often addressed so) gets the
     first channel.
     """
-    try:
-        user = request.sip_uri.user or ""
-    except ValueError:
-        user = ""
+    user = request_user(request)
     if user in channels:
         return user
     subject = (request.headers.get("Subject") or "").split(":", 1)[0].strip()

@@ -45,6 +45,14 @@ def dialog_from_request(request: Request, local_tag: str) -> DialogRef:
     )
 
 
+def request_user(request: Request) -> str:
+    """The Request-URI's user part; "" when it has none or is not a sip/sips URI."""
+    try:
+        return request.sip_uri.user or ""
+    except ValueError:
+        return ""
+
+
 def via_value(transport: str, host: str, port: int, branch: str) -> str:
     return f"SIP/2.0/{transport.upper()} {host}:{port};rport;branch={branch}"
 

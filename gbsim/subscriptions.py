@@ -9,6 +9,7 @@ from gbsim.answers import catalog_notifies
 from gbsim.sipmsg import DialogRef, in_dialog_request
 from gbsim.state import DeviceState
 from sip_gateway.core.message import Request
+from sip_gateway.core.subscription import event_type
 
 
 @dataclass(slots=True)
@@ -19,7 +20,7 @@ class Subscription:
 
     @property
     def is_catalog(self) -> bool:
-        return self.event_header.split(";", 1)[0].strip().lower() == "catalog"
+        return event_type(self.event_header) == "catalog"
 
 
 class Subscriptions:

@@ -51,7 +51,6 @@ class StreamSender:
         self._index = 0
         self.frames_sent = 0
         self.packets_sent = 0
-        self.bytes_sent = 0
 
     # -- clock --------------------------------------------------------------------
     def position(self, now: float) -> float:
@@ -128,7 +127,6 @@ class StreamSender:
         packets = self._packetizer.packetize(pack, stamped.pts & 0xFFFFFFFF)
         self.frames_sent += 1
         self.packets_sent += len(packets)
-        self.bytes_sent += sum(len(p) for p in packets)
         return packets
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from gbsim.config import DeviceConfig, Timing, channel_ids, device_ids
+from gbsim.config import DeviceConfig, Timing, channel_ids, device_configs, device_ids
 from gbsim.profiles import PROFILES
 from gbsim.runner import Simulator
 from sip_gateway.service import GatewayService
@@ -46,19 +46,19 @@ async def test_gbsim_devices_register_and_report_their_catalog_to_the_gateway(
 ) -> None:
     service, sink = gateway
     timing = Timing(expires=3600, keepalive_interval=0.5, request_timeout=5)
-    configs = [
-        DeviceConfig(
-            device_id=dev,
-            channel_ids=channel_ids("34020000", i, 4, first_serial=500),
-            server_id=settings.SIP_ID,
-            domain=settings.SIP_DOMAIN,
-            password=settings.SIP_PASSWORD,
-            transport=transport,
-            profile=PROFILES[profile],
-            timing=timing,
-        )
-        for i, dev in enumerate(device_ids("34020000", 3, first_serial=900))
-    ]
+    configs = device_configs(
+        "34020000",
+        3,
+        4,
+        first_serial=900,
+        first_channel=500,
+        server_id=settings.SIP_ID,
+        domain=settings.SIP_DOMAIN,
+        password=settings.SIP_PASSWORD,
+        transport=transport,
+        profile=PROFILES[profile],
+        timing=timing,
+    )
     sim = Simulator(configs, platform=(transport, "127.0.0.1", service.port), seed=5)
     await sim.start("127.0.0.1")
     try:

@@ -12,6 +12,7 @@ from gbsim.config import DeviceConfig, Timing, channel_ids, device_ids
 from gbsim.device import DeviceCore
 from gbsim.profiles import PROFILES
 from sip_gateway.core.digest import DigestCredentials
+from sip_gateway.core.message import Request
 from sip_gateway.core.responses import make_response
 from sip_gateway.manscdp import (
     CatalogAssembler,
@@ -208,14 +209,19 @@ def test_device_info_status_record_info_and_ptz_control() -> None:
     assert items[0].start_time == start and items[-1].end_time == end
 
 
-def test_catalog_subscription_sends_notify_in_the_dialog() -> None:
-    device, stub, wire = registered_pair(channels=2, catalog_per_message=2)
-    sub = stub.request(
+def catalog_subscribe(stub: PlatformStub, device: DeviceCore) -> Request:
+    """The platform's SUBSCRIBE to the device's catalog, for 600 s."""
+    return stub.request(
         "SUBSCRIBE",
         device.cfg.device_id,
         query_catalog(9, device.cfg.device_id),
         extra=[("Event", "Catalog;id=1"), ("Expires", "600")],
     )
+
+
+def test_catalog_subscription_sends_notify_in_the_dialog() -> None:
+    device, stub, wire = registered_pair(channels=2, catalog_per_message=2)
+    sub = catalog_subscribe(stub, device)
     answers = wire.deliver(device, sub, 1.0)
     assert answers[0].status == 200 and answers[0].to_addr.tag
     notify = [r for r in wire.sent if r.method == "NOTIFY"]
@@ -324,12 +330,7 @@ def test_presets_set_by_ptz_are_listed_by_preset_query() -> None:
 
 def test_channel_going_offline_is_notified_to_catalog_subscribers() -> None:
     device, stub, wire = registered_pair(channels=3, catalog_per_message=8)
-    sub = stub.request(
-        "SUBSCRIBE",
-        device.cfg.device_id,
-        query_catalog(9, device.cfg.device_id),
-        extra=[("Event", "Catalog;id=1"), ("Expires", "600")],
-    )
+    sub = catalog_subscribe(stub, device)
     wire.deliver(device, sub, 1.0)
     device.set_channel_status(device.cfg.channel_ids[2], False, 5.0)
     wire.pump(5.0)

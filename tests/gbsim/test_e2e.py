@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
 import av
 import pytest
 
-from gbsim.config import DeviceConfig, Timing, channel_ids, device_ids
+from gbsim.config import DeviceConfig, Timing, device_configs
 from gbsim.runner import Simulator
 from gbsim.stream.clip import Clip
 from media.rtp.framing import TcpFramer
@@ -28,19 +30,17 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 def configs(count: int, channels: int, transport: str) -> list[DeviceConfig]:
     timing = Timing(expires=60, keepalive_interval=0.3, request_timeout=5)
-    return [
-        DeviceConfig(
-            device_id=dev,
-            channel_ids=channel_ids("34020000", i, channels),
-            server_id=SERVER_ID,
-            domain=DOMAIN,
-            password=PASSWORD,
-            transport=transport,
-            catalog_per_message=1,
-            timing=timing,
-        )
-        for i, dev in enumerate(device_ids("34020000", count))
-    ]
+    return device_configs(
+        "34020000",
+        count,
+        channels,
+        server_id=SERVER_ID,
+        domain=DOMAIN,
+        password=PASSWORD,
+        transport=transport,
+        catalog_per_message=1,
+        timing=timing,
+    )
 
 
 class RtpSink(asyncio.DatagramProtocol):
@@ -69,6 +69,21 @@ async def receive_stream(
 
     server = await asyncio.start_server(on_client, "127.0.0.1", 0)
     return server.sockets[0].getsockname()[1], server, None
+
+
+@contextlib.asynccontextmanager
+async def one_registered_device(clip: Clip, *, seed: int) -> AsyncIterator[tuple[Responder, DeviceConfig]]:
+    """One device with one channel over UDP, registered with a fresh responder; both stop after."""
+    responder = Responder()
+    port = await responder.start()
+    sim = Simulator(configs(1, 1, "udp"), platform=("udp", "127.0.0.1", port), clip=clip, seed=seed)
+    await sim.start("127.0.0.1")
+    try:
+        assert await sim.wait_registered(timeout=10)
+        yield responder, sim.devices[0].cfg
+    finally:
+        await sim.stop(grace=1.0)
+        await responder.close()
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
@@ -221,14 +236,8 @@ def test_cli_help() -> None:
 
 
 async def test_download_ends_with_media_status_121_and_bye(h264_clip: Clip) -> None:
-    responder = Responder()
-    port = await responder.start()
-    sim = Simulator(configs(1, 1, "udp"), platform=("udp", "127.0.0.1", port), clip=h264_clip, seed=3)
-    await sim.start("127.0.0.1")
-    stub = responder.stub
-    try:
-        assert await sim.wait_registered(timeout=10)
-        dev = sim.devices[0].cfg
+    async with one_registered_device(h264_clip, seed=3) as (responder, dev):
+        stub = responder.stub
         packets: list[bytes] = []
         media_port, _, udp = await receive_stream(Transport.UDP, packets)
         # 2 s of recording at download speed 4: done in about half a second.
@@ -253,20 +262,11 @@ async def test_download_ends_with_media_status_121_and_bye(h264_clip: Clip) -> N
         udp.close()
         frames = {parse_rtp(p).timestamp for p in packets if parse_rtp(p).marker}
         assert 50 <= len(frames) <= 101  # 2 s of video (50) plus the audio frames
-    finally:
-        await sim.stop(grace=1.0)
-        await responder.close()
 
 
 async def test_tcp_active_offer_the_platform_connects_to_the_device(h264_clip: Clip) -> None:
-    responder = Responder()
-    port = await responder.start()
-    sim = Simulator(configs(1, 1, "udp"), platform=("udp", "127.0.0.1", port), clip=h264_clip, seed=4)
-    await sim.start("127.0.0.1")
-    stub = responder.stub
-    try:
-        assert await sim.wait_registered(timeout=10)
-        dev = sim.devices[0].cfg
+    async with one_registered_device(h264_clip, seed=4) as (responder, dev):
+        stub = responder.stub
         # The platform says it will connect (setup:active); the device listens on its answer's port.
         invite = stub.invite(dev.channel_ids[0], port=9, ssrc="0200000003", transport=Transport.TCP_ACTIVE)
         ok = await responder.request(invite, dev.device_id)
@@ -291,20 +291,11 @@ async def test_tcp_active_offer_the_platform_connects_to_the_device(h264_clip: C
         assert {p.ssrc for p in rtp} == {200000003} and framer.dropped_bytes == 0
         video_frames = sum(1 for p in rtp if p.marker) // 2  # video and audio frames alternate
         assert 15 <= video_frames <= 27
-    finally:
-        await sim.stop(grace=1.0)
-        await responder.close()
 
 
 async def test_playback_pause_and_fast_forward_over_info(h264_clip: Clip) -> None:
-    responder = Responder()
-    port = await responder.start()
-    sim = Simulator(configs(1, 1, "udp"), platform=("udp", "127.0.0.1", port), clip=h264_clip, seed=6)
-    await sim.start("127.0.0.1")
-    stub = responder.stub
-    try:
-        assert await sim.wait_registered(timeout=10)
-        dev = sim.devices[0].cfg
+    async with one_registered_device(h264_clip, seed=6) as (responder, dev):
+        stub = responder.stub
         packets: list[bytes] = []
         media_port, _, udp = await receive_stream(Transport.UDP, packets)
         invite = stub.invite(
@@ -338,6 +329,3 @@ async def test_playback_pause_and_fast_forward_over_info(h264_clip: Clip) -> Non
         await responder.request(stub.in_dialog("BYE", invite, ok, cseq=4), dev.device_id)
         assert udp is not None
         udp.close()
-    finally:
-        await sim.stop(grace=1.0)
-        await responder.close()
