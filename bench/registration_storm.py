@@ -27,7 +27,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from gbsim.config import DeviceConfig, Timing, channel_ids, device_ids  # noqa: E402
+from gbsim.config import DeviceConfig, Timing, device_configs  # noqa: E402
 from gbsim.runner import Simulator  # noqa: E402
 
 SERVER_ID = "34020000002000000001"
@@ -116,19 +116,17 @@ class Platform:
 
 
 def configs(count: int, channels: int, keepalive: float, first_serial: int = 1) -> list[DeviceConfig]:
-    timing = Timing(expires=3600, keepalive_interval=keepalive)
-    return [
-        DeviceConfig(
-            device_id=device_id,
-            channel_ids=channel_ids("34020000", i, channels) if channels else (),
-            server_id=SERVER_ID,
-            domain=DOMAIN,
-            password=PASSWORD,
-            timing=timing,
-            catalog_per_message=1,
-        )
-        for i, device_id in enumerate(device_ids("34020000", count, first_serial=first_serial))
-    ]
+    return device_configs(
+        "34020000",
+        count,
+        channels,
+        first_serial=first_serial,
+        server_id=SERVER_ID,
+        domain=DOMAIN,
+        password=PASSWORD,
+        timing=Timing(expires=3600, keepalive_interval=keepalive),
+        catalog_per_message=1,
+    )
 
 
 async def storm(platform: Platform, devices: int, ramp: float) -> None:
@@ -179,12 +177,7 @@ async def keepalive_load(platform: Platform, devices: int, seconds: float) -> No
 
 
 async def big_catalog(platform: Platform, channels: int) -> None:
-    config = configs(1, 0, 60.0, first_serial=900001)[0]
-    big = DeviceConfig(
-        device_id=config.device_id,
-        channel_ids=channel_ids("34020000", 50, channels),
-        server_id=SERVER_ID, domain=DOMAIN, password=PASSWORD, timing=config.timing, catalog_per_message=1,
-    )
+    big = configs(1, channels, 60.0, first_serial=900001)[0]
     sim = Simulator([big], platform=("udp", "127.0.0.1", platform.port), seed=3)
     load = os.getloadavg()[0]
     cpu0 = cpu_seconds(platform.gateway.pid), cpu_seconds(platform.worker.pid)
